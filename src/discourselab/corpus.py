@@ -1,0 +1,409 @@
+"""Reading a corpus described by a manifest, with nothing lost.
+
+A *manifest* is a CSV file with one row per separately authored piece. A piece
+is a run of lines inside a text file, from the line that begins with its
+``start`` marker to the line that begins with its ``end`` marker (the whole file
+when both are empty). Inside a piece, every non-blank line is a paragraph,
+unless an exclusion rule says the line is not text of the piece (a web header,
+a byline, an editor's note). Every line of every file ends up either in exactly
+one paragraph or in the audit table, with the reason it was left out.
+
+Exclusion rules live in data, never in code: an optional CSV file (by default
+``exclusions.csv`` beside the manifest) with the columns
+
+``file``
+    glob pattern on the text file's name (``*`` or empty: every file);
+``pattern``
+    a Python regular expression searched in each line;
+``reason``
+    why a matching line is not text of a piece (goes into the audit);
+``extent`` (optional)
+    ``line`` (default): only the matching lines; ``rest-of-file``: the first
+    matching line and every line after it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .errors import CorpusError
+from .text import count_words
+
+#: Columns every manifest must have.
+REQUIRED_COLUMNS = ("doc_id", "path", "author", "affiliation", "role", "venue", "date", "title")
+#: Manifest columns that describe where a piece is, not what it is.
+LAYOUT_COLUMNS = ("path", "start", "end", "encoding")
+RULE_COLUMNS = ("file", "pattern", "reason")
+EXTENTS = ("line", "rest-of-file")
+
+REASON_BLANK = "blank line"
+REASON_OUTSIDE = "outside every piece's start and end markers"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A loaded corpus.
+
+    Attributes
+    ----------
+    pieces : DataFrame
+        One row per piece: every manifest column, then ``file`` (path relative
+        to the manifest's folder), ``first_line`` and ``last_line`` (1-based,
+        inclusive), ``paragraphs`` (count), ``words`` (count) and ``text``
+        (paragraphs joined by blank lines).
+    paragraphs : DataFrame
+        One row per paragraph: ``doc_id``, ``paragraph_id`` (``doc_id:n``),
+        ``paragraph`` (n, from 1), ``file``, ``line`` (1-based) and ``text``.
+    audit : DataFrame
+        One row per raw line that is in no paragraph: ``file``, ``line``,
+        ``doc_id`` (the piece whose range holds the line, or empty), ``reason``
+        and ``text``.
+    manifest_path : Path
+    files : tuple of Path
+        Every input file: the manifest, the rules file if any, the texts.
+    """
+
+    pieces: pd.DataFrame
+    paragraphs: pd.DataFrame
+    audit: pd.DataFrame
+    manifest_path: Path
+    files: tuple[Path, ...]
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        """Manifest columns a user may group by (all but ``doc_id`` and layout)."""
+        manifest_cols = self.pieces.columns[: list(self.pieces.columns).index("file")]
+        return [c for c in manifest_cols if c not in LAYOUT_COLUMNS and c != "doc_id"]
+
+
+def _where(manifest: Path, row: int, doc_id: str | None = None) -> str:
+    """How an error names a manifest row (row = CSV line number)."""
+    label = f"{manifest}, line {row}"
+    return f"{label} (doc_id {doc_id!r})" if doc_id else label
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise CorpusError(f"{what} not found: {path}")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{what} {path} is not valid UTF-8 (byte {exc.start})") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CorpusError(f"{what} {path} is not a readable CSV file: {exc}") from exc
+    table.columns = [c.strip() for c in table.columns]
+    return table
+
+
+def read_manifest(manifest_path: str | Path) -> pd.DataFrame:
+    """Read and check a manifest's columns and ids.
+
+    Returns the manifest as strings, with a ``csv_line`` column holding each row's
+    line number in the CSV file (the header is line 1).
+    """
+    path = Path(manifest_path)
+    table = _read_csv(path, "manifest")
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise CorpusError(f"manifest {path} is missing required column(s): {', '.join(missing)}")
+    if table.empty:
+        raise CorpusError(f"manifest {path} has no rows")
+    table = table.apply(lambda col: col.str.strip())
+    table["csv_line"] = range(2, len(table) + 2)
+    for rec in table.itertuples():
+        if not rec.doc_id:
+            raise CorpusError(f"{_where(path, rec.csv_line)}: empty doc_id")
+        if not rec.path:
+            raise CorpusError(f"{_where(path, rec.csv_line, rec.doc_id)}: empty path")
+    dup = table[table["doc_id"].duplicated(keep=False)]
+    if not dup.empty:
+        rows = ", ".join(str(r) for r in dup["csv_line"])
+        raise CorpusError(f"manifest {path}: duplicate doc_id {dup['doc_id'].iloc[0]!r} on lines {rows}")
+    return table
+
+
+def read_rules(rules_path: str | Path | None) -> pd.DataFrame:
+    """Read an exclusion-rules file (see the module docstring); None gives no rules."""
+    empty = pd.DataFrame(columns=[*RULE_COLUMNS, "extent", "csv_line", "regex"])
+    if rules_path is None:
+        return empty
+    path = Path(rules_path)
+    table = _read_csv(path, "exclusion rules file")
+    missing = [c for c in RULE_COLUMNS if c not in table.columns]
+    if missing:
+        raise CorpusError(f"exclusion rules file {path} is missing column(s): {', '.join(missing)}")
+    if "extent" not in table.columns:
+        table["extent"] = "line"
+    table["extent"] = table["extent"].replace("", "line")
+    table["csv_line"] = range(2, len(table) + 2)
+    regexes = []
+    for rec in table.itertuples():
+        if rec.extent not in EXTENTS:
+            raise CorpusError(f"{path}, line {rec.csv_line}: extent must be one of {EXTENTS}, not {rec.extent!r}")
+        if not rec.pattern or not rec.reason:
+            raise CorpusError(f"{path}, line {rec.csv_line}: pattern and reason must not be empty")
+        try:
+            regexes.append(re.compile(rec.pattern))
+        except re.error as exc:
+            raise CorpusError(f"{path}, line {rec.csv_line}: bad regular expression {rec.pattern!r}: {exc}") from exc
+    table["regex"] = regexes
+    return table
+
+
+def read_lines(path: Path, encoding: str, where: str) -> list[str]:
+    """The lines of a text file, without line endings.
+
+    UTF-8 (the default) accepts a byte-order mark. Lines end at ``\\n``; a
+    trailing ``\\r`` is dropped, so CRLF files read the same.
+    """
+    data = path.read_bytes()
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        text = data.decode(codec)
+    except LookupError as exc:
+        raise CorpusError(f"{where}: unknown encoding {encoding!r}") from exc
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CorpusError(
+            f"{where}: file {path} is not valid {encoding} (line {line}, byte {exc.start}: {exc.reason})"
+        ) from exc
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _find_marker(lines: list[str], marker: str, kind: str, where: str) -> int:
+    """Index of the one line that begins with ``marker`` (after leading spaces)."""
+    hits = [i for i, line in enumerate(lines) if line.strip().startswith(marker)]
+    if not hits:
+        raise CorpusError(f"{where}: {kind} marker {marker!r} not found")
+    if len(hits) > 1:
+        found = ", ".join(str(i + 1) for i in hits)
+        raise CorpusError(f"{where}: {kind} marker {marker!r} found {len(hits)} times (lines {found})")
+    return hits[0]
+
+
+def locate_piece(lines: list[str], start: str, end: str, where: str) -> tuple[int, int]:
+    """First and last line (0-based, inclusive) of a piece given its markers."""
+    first = _find_marker(lines, start, "start", where) if start else 0
+    last = _find_marker(lines, end, "end", where) if end else len(lines) - 1
+    if last < first:
+        raise CorpusError(f"{where}: end marker (line {last + 1}) comes before start marker (line {first + 1})")
+    return first, last
+
+
+def rule_reasons(lines: list[str], file_name: str, rules: pd.DataFrame) -> list[str | None]:
+    """For each line, the reason of the first exclusion rule that covers it, or None."""
+    reasons: list[str | None] = [None] * len(lines)
+    for rule in rules.itertuples():
+        if rule.file not in ("", "*") and not fnmatch.fnmatch(file_name, rule.file):
+            continue
+        for i, line in enumerate(lines):
+            if not rule.regex.search(line):
+                continue
+            covered = range(i, len(lines)) if rule.extent == "rest-of-file" else (i,)
+            for j in covered:
+                reasons[j] = reasons[j] or rule.reason
+            if rule.extent == "rest-of-file":
+                break
+    return reasons
+
+
+def _text_path(manifest_dir: Path, rec, where: str) -> Path:
+    """The text file a manifest row names, which must lie inside the manifest's folder."""
+    path = (manifest_dir / rec.path).resolve()
+    if not path.is_relative_to(manifest_dir.resolve()):
+        raise CorpusError(f"{where}: path {rec.path!r} leads outside the manifest's folder {manifest_dir}")
+    if not path.is_file():
+        raise CorpusError(f"{where}: file {rec.path!r} does not exist ({path})")
+    return path
+
+
+def _check_overlaps(spans: list[tuple[int, int, str, str]], file_name: str) -> None:
+    """Stop if two pieces of one file share a line. ``spans``: (first, last, doc_id, where)."""
+    ordered = sorted(spans)
+    for (f1, l1, id1, _), (f2, l2, id2, where2) in zip(ordered, ordered[1:]):
+        if f2 <= l1:
+            raise CorpusError(
+                f"{where2}: piece overlaps piece {id1!r} in {file_name} "
+                f"(lines {f2 + 1}-{l2 + 1} against {f1 + 1}-{l1 + 1})"
+            )
+
+
+def _named_reason(line: str, names: list[tuple[str, str]]) -> str | None:
+    """"title line" or "byline" for a line outside every piece that holds a piece's title or author."""
+    for kind, name in names:
+        if len(name) >= 4 and name.casefold() in line.casefold():
+            return kind
+    return None
+
+
+def _names(manifest: pd.DataFrame, doc_ids: list[str]) -> list[tuple[str, str]]:
+    """Titles and author names (``;`` separates co-authors) of the given pieces."""
+    rows = manifest[manifest["doc_id"].isin(doc_ids)]
+    titles = [("title line", t) for t in rows["title"] if t]
+    authors = [("byline", a.strip()) for names in rows["author"] for a in names.split(";") if a.strip()]
+    return titles + authors
+
+
+def _split_file(lines, spans, reasons, file_label, names):
+    """Sort each line of one file into a paragraph row or an audit row.
+
+    A line outside every piece gets, in order: the reason of an exclusion rule,
+    "blank line", "title line" or "byline" (it holds a title or author of one of
+    the file's pieces), or the generic reason that it lies outside every piece.
+    """
+    owner: dict[int, str] = {}
+    for first, last, doc_id, _ in spans:
+        owner.update(dict.fromkeys(range(first, last + 1), doc_id))
+    paragraphs, audit = [], []
+    for i, line in enumerate(lines):
+        doc_id = owner.get(i, "")
+        reason = reasons[i] or (REASON_BLANK if not line.strip() else None)
+        if reason is None and not doc_id:
+            reason = _named_reason(line, names) or REASON_OUTSIDE
+        if reason is None:
+            paragraphs.append({"doc_id": doc_id, "file": file_label, "line": i + 1, "text": line.strip()})
+        else:
+            audit.append({"file": file_label, "line": i + 1, "doc_id": doc_id, "reason": reason, "text": line})
+    return paragraphs, audit
+
+
+def default_rules_path(manifest_path: str | Path) -> Path | None:
+    """``exclusions.csv`` beside the manifest, if there is one."""
+    path = Path(manifest_path).parent / config.RULES_FILENAME
+    return path if path.is_file() else None
+
+
+def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto") -> Corpus:
+    """Load the pieces a manifest describes, with an audit of every line left out.
+
+    Parameters
+    ----------
+    manifest_path : str or Path
+        CSV manifest (see the module docstring and the README for its columns).
+    rules_path : str, Path, None or "auto"
+        Exclusion-rules CSV. ``"auto"`` (default) uses ``exclusions.csv`` beside
+        the manifest when it exists; None applies no rules.
+
+    Returns
+    -------
+    Corpus
+        Pieces, paragraphs and audit tables (see :class:`Corpus`).
+
+    Raises
+    ------
+    CorpusError
+        On any bad input, naming the manifest line and the file. Nothing is written.
+    """
+    manifest_path = Path(manifest_path)
+    manifest = read_manifest(manifest_path)
+    if isinstance(rules_path, str) and rules_path == "auto":
+        rules_path = default_rules_path(manifest_path)
+    rules = read_rules(rules_path)
+    manifest_dir = manifest_path.parent
+    texts: dict[Path, list[str]] = {}
+    spans: dict[Path, list] = {}
+    for rec in manifest.itertuples():
+        where = _where(manifest_path, rec.csv_line, rec.doc_id)
+        path = _text_path(manifest_dir, rec, where)
+        if path not in texts:
+            texts[path] = read_lines(path, getattr(rec, "encoding", "") or "utf-8", where)
+        first, last = locate_piece(texts[path], getattr(rec, "start", ""), getattr(rec, "end", ""), where)
+        spans.setdefault(path, []).append((first, last, rec.doc_id, where))
+    paragraphs, audit = [], []
+    for path, lines in texts.items():
+        label = path.relative_to(manifest_dir.resolve()).as_posix()
+        _check_overlaps(spans[path], label)
+        reasons = rule_reasons(lines, path.name, rules)
+        names = _names(manifest, [span[2] for span in spans[path]])
+        paras, left_out = _split_file(lines, spans[path], reasons, label, names)
+        paragraphs += paras
+        audit += left_out
+    pieces = _assemble(manifest, spans, manifest_dir, paragraphs, manifest_path)
+    files = (manifest_path, *([Path(rules_path)] if rules_path else []), *texts)
+    return Corpus(pieces, _paragraph_table(paragraphs, manifest), _audit_table(audit), manifest_path, files)
+
+
+def _paragraph_table(paragraphs: list[dict], manifest: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(paragraphs, columns=["doc_id", "file", "line", "text"])
+    order = {doc_id: i for i, doc_id in enumerate(manifest["doc_id"])}
+    table = table.sort_values(["doc_id", "line"], key=lambda s: s.map(order) if s.name == "doc_id" else s)
+    table["paragraph"] = table.groupby("doc_id", sort=False).cumcount() + 1
+    table["paragraph_id"] = table["doc_id"] + ":" + table["paragraph"].astype(str)
+    columns = ["doc_id", "paragraph_id", "paragraph", "file", "line", "text"]
+    return table[columns].reset_index(drop=True)
+
+
+def _audit_table(audit: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(audit, columns=["file", "line", "doc_id", "reason", "text"])
+    return table.sort_values(["file", "line"]).reset_index(drop=True)
+
+
+def _assemble(manifest, spans, manifest_dir, paragraphs, manifest_path) -> pd.DataFrame:
+    """The pieces table: manifest columns, location, size and text; stop on an empty piece."""
+    by_doc: dict[str, list[str]] = {}
+    for para in paragraphs:
+        by_doc.setdefault(para["doc_id"], []).append(para["text"])
+    located = {doc_id: (path, first, last) for path, rows in spans.items() for first, last, doc_id, _ in rows}
+    rows = []
+    for rec in manifest.itertuples():
+        path, first, last = located[rec.doc_id]
+        paras = by_doc.get(rec.doc_id, [])
+        if not paras:
+            where = _where(manifest_path, rec.csv_line, rec.doc_id)
+            raise CorpusError(f"{where}: piece in {rec.path!r} is empty (no text between its markers)")
+        text = "\n\n".join(paras)
+        rows.append({
+            "file": path.relative_to(manifest_dir.resolve()).as_posix(),
+            "first_line": first + 1,
+            "last_line": last + 1,
+            "paragraphs": len(paras),
+            "words": count_words(text),
+            "text": text,
+        })
+    meta = manifest.drop(columns="csv_line").reset_index(drop=True)
+    return pd.concat([meta, pd.DataFrame(rows)], axis=1)
+
+
+def write_manifest_template(folder: str | Path, manifest_name: str = "corpus.csv", overwrite: bool = False) -> Path:
+    """Write a starting manifest for a folder of ``.txt`` files: one piece per file.
+
+    ``author`` starts as the file's stem (one author per file) and ``title`` as
+    the file's first non-blank line; the other required columns are left empty
+    for the user to fill in.
+
+    Returns
+    -------
+    Path
+        The manifest written.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"not a folder: {folder}")
+    files = sorted(p for p in folder.rglob("*.txt") if p.is_file())
+    if not files:
+        raise CorpusError(f"no .txt files in {folder}")
+    target = folder / manifest_name
+    if target.exists() and not overwrite:
+        raise CorpusError(f"{target} exists already; remove it or pass --force")
+    rows = []
+    for path in files:
+        where = f"file {path}"
+        lines = read_lines(path, "utf-8", where)
+        title = next((line.strip() for line in lines if line.strip()), "")
+        if not title:
+            raise CorpusError(f"{where}: the file is empty")
+        rel = path.relative_to(folder).as_posix()
+        doc_id = re.sub(r"[^\w-]+", "_", rel.removesuffix(".txt"))
+        rows.append({"doc_id": doc_id, "path": rel, "author": path.stem, "affiliation": "", "role": "",
+                     "venue": "", "date": "", "title": title[:120], "start": "", "end": "", "encoding": ""})
+    pd.DataFrame(rows).to_csv(target, index=False)
+    return target

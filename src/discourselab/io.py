@@ -1,0 +1,42 @@
+"""Writing tables and figures with stable names and stable bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from . import config
+
+matplotlib.rcParams["svg.hashsalt"] = "discourselab"
+
+
+def write_table(table: pd.DataFrame, name: str, out_dir: str | Path) -> Path:
+    """Write ``table`` to ``OUT/tables/NAME.csv`` (UTF-8, ``\\n`` line ends, no index).
+
+    Floats are written with 10 significant digits, so that two runs on the same
+    input give byte-identical files.
+    """
+    path = config.out_paths(out_dir)[config.TABLES] / f"{name}.csv"
+    table.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+    return path
+
+
+def read_table(name: str, out_dir: str | Path) -> pd.DataFrame:
+    """Read back a table written by :func:`write_table`."""
+    return pd.read_csv(Path(out_dir) / config.TABLES / f"{name}.csv", keep_default_na=False, na_values=[""])
+
+
+def save_figure(fig: plt.Figure, name: str, out_dir: str | Path) -> list[Path]:
+    """Write a figure as ``OUT/figures/NAME.png`` (150 dpi) and ``NAME.svg``.
+
+    Metadata that changes from run to run (dates, software versions) is left
+    out, so the files depend on the figure only.
+    """
+    folder = config.out_paths(out_dir)[config.FIGURES]
+    png, svg = folder / f"{name}.png", folder / f"{name}.svg"
+    fig.savefig(png, dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    return [png, svg]

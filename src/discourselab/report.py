@@ -1,0 +1,241 @@
+"""The report pipeline: execute the study's notebooks for any corpus and render them.
+
+``run_study`` writes, under one output folder ``DIR``:
+
+- ``DIR/tables/*.csv``: every table (``pieces``, ``paragraphs``, ``audit`` and
+  those of each analysis);
+- ``DIR/figures/*.png`` and ``*.svg``;
+- ``DIR/notebooks/NN-name.ipynb`` (executed) and ``NN-name.html`` (rendered,
+  offline), with ``DIR/notebooks/index.html`` linking them in order;
+- ``DIR/run.json``: sha256 of every input file, the parameters, package
+  versions and seconds per step.
+
+Everything is written into a temporary folder beside ``DIR`` and moved into
+place at the end: a failed run leaves no half-written ``DIR``, and an existing
+``DIR`` is replaced only by a complete run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import jupytext
+import nbformat
+import papermill
+from nbconvert import HTMLExporter
+from tqdm import tqdm
+
+from . import config, render
+from .corpus import Corpus, load_corpus
+from .errors import CorpusError
+from .io import write_table
+from .text import Settings
+
+NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
+PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "nltk",
+            "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
+
+
+def find_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
+    """The study's notebook sources (jupytext percent ``.py`` files), in order."""
+    folder = config.resolve(notebooks_dir, config.NOTEBOOKS_DIR)
+    found = sorted(folder.glob(NOTEBOOK_PATTERN))
+    if not found:
+        raise CorpusError(f"no notebooks ({NOTEBOOK_PATTERN}) in {folder}")
+    return found
+
+
+def default_by(corpus: Corpus) -> list[str]:
+    """``author``, plus ``role`` where the manifest fills it in."""
+    by = ["author"]
+    if "role" in corpus.pieces and (corpus.pieces["role"] != "").any():
+        by.append("role")
+    return by
+
+
+def check_by(by: list[str], corpus: Corpus) -> list[str]:
+    """Stop with a clear message when a grouping column is not in the manifest."""
+    allowed = ["doc_id", *corpus.metadata_columns, "file"]
+    for column in by:
+        if column not in allowed:
+            raise CorpusError(
+                f"manifest {corpus.manifest_path} has no column {column!r} to group by "
+                f"(choose from: {', '.join(allowed)})"
+            )
+    return list(dict.fromkeys(by))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_corpus_tables(corpus: Corpus, out_dir: str | Path) -> None:
+    """``pieces.csv``, ``paragraphs.csv`` and ``audit.csv``."""
+    write_table(corpus.pieces, "pieces", out_dir)
+    write_table(corpus.paragraphs, "paragraphs", out_dir)
+    write_table(corpus.audit, "audit", out_dir)
+
+
+def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool = False) -> Path:
+    """Execute one notebook source with papermill into ``OUT/notebooks/NAME.ipynb``.
+
+    The kernel runs in ``out_dir``; paths in ``parameters`` are relative to it.
+    """
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
+    papermill.execute_notebook(
+        notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
+        progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
+    )
+    return target
+
+
+def render_html(notebook_path: Path) -> Path:
+    """Render an executed notebook as standalone HTML (no network; code hidden)."""
+    exporter = HTMLExporter(
+        template_name="offline",
+        extra_template_basedirs=[str(config.PACKAGE_DIR / "templates")],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    target = notebook_path.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+@contextmanager
+def _timed(steps: dict, name: str):
+    start = time.perf_counter()
+    yield
+    steps[name] = round(time.perf_counter() - start, 3)
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Move a finished run into place, replacing an older one only now."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None, seed: int = 0,
+              notebooks_dir: str | Path | None = None, progress: bool = True) -> Path:
+    """Run the whole study on a corpus and write it to ``out``.
+
+    Parameters
+    ----------
+    manifest : str or Path
+        Corpus manifest (CSV).
+    out : str or Path
+        Output folder; replaced only when the run completes.
+    by : list of str, optional
+        Manifest columns to compare groups by; default :func:`default_by`.
+    seed : int
+        Random seed for every stochastic step.
+    notebooks_dir : str or Path, optional
+        Folder of notebook sources; default the project's ``notebooks/``.
+    progress : bool
+        Show a progress bar over the steps.
+
+    Returns
+    -------
+    Path
+        The output folder.
+    """
+    manifest, out = Path(manifest).resolve(), Path(out).resolve()
+    corpus = load_corpus(manifest)  # bad input stops here, before anything is written
+    by = check_by(by, corpus) if by else default_by(corpus)
+    sources = find_notebooks(notebooks_dir)
+    made_parent = not out.parent.exists()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    steps: dict[str, float] = {}
+    parameters = {"manifest": os.path.relpath(manifest, tmp), "out_dir": ".", "by": by, "seed": int(seed)}
+    try:
+        with _timed(steps, "corpus tables"):
+            write_corpus_tables(corpus, tmp)
+        bar = tqdm(sources, desc="notebooks", unit="notebook", disable=not progress)
+        for source in bar:
+            bar.set_postfix_str(source.stem)
+            with _timed(steps, f"notebook {source.stem}"):
+                executed = execute_notebook(source, tmp, parameters)
+            with _timed(steps, f"html {source.stem}"):
+                render_html(executed)
+        render.write_index(tmp, corpus)
+        _write_run_json(tmp, corpus, parameters, steps)
+        _replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if made_parent:
+            shutil.rmtree(out.parent, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict) -> None:
+    base = corpus.manifest_path.parent
+    inputs = {}
+    for path in corpus.files:
+        label = os.path.relpath(path, base)
+        inputs[label] = sha256(path)
+    word_lists = {Path(f).name: sha256(Path(f)) for f in Settings().files()}
+    record = {
+        "manifest": str(corpus.manifest_path),
+        "inputs": inputs,
+        "word_lists": word_lists,
+        "parameters": {**parameters, "manifest": str(corpus.manifest_path), "out_dir": str(out_dir.name)},
+        "versions": _versions(),
+        "steps_seconds": steps,
+        "total_seconds": round(sum(steps.values()), 3),
+    }
+    (out_dir / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def publish(run_dir: str | Path, notebooks_dir: str | Path | None = None,
+            figures_dir: str | Path | None = None) -> None:
+    """Copy a run's executed notebooks and figures into the project for readers.
+
+    The executed notebooks go beside their sources with papermill's injected
+    parameter cell removed (their own parameter cell holds the defaults, which
+    name the seed corpus); the figures replace those in ``figures/``.
+    """
+    run_dir = Path(run_dir)
+    notebooks_dir = config.resolve(notebooks_dir, config.NOTEBOOKS_DIR)
+    figures_dir = config.resolve(figures_dir, config.FIGURES_DIR)
+    for path in sorted((run_dir / config.NOTEBOOKS).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+        for cell in notebook.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+        notebook.metadata.pop("papermill", None)
+        nbformat.write(notebook, notebooks_dir / path.name)
+    if figures_dir.exists():
+        shutil.rmtree(figures_dir)
+    shutil.copytree(run_dir / config.FIGURES, figures_dir)
+    (figures_dir / ".gitkeep").touch()

@@ -1,0 +1,154 @@
+"""Loading a corpus: pieces, paragraphs and an audit that loses nothing; clear errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import SEED_MANIFEST, edit_manifest
+from discourselab import CorpusError, load_corpus, write_manifest_template
+from discourselab.corpus import read_lines
+
+
+def assert_nothing_lost(corpus):
+    """Every raw line of every file is in exactly one paragraph or in the audit."""
+    base = corpus.manifest_path.parent
+    for file in corpus.pieces["file"].unique():
+        n_lines = len(read_lines(base / file, "utf-8", file))
+        kept = corpus.paragraphs.loc[corpus.paragraphs["file"] == file, "line"].tolist()
+        left = corpus.audit.loc[corpus.audit["file"] == file, "line"].tolist()
+        assert sorted(kept + left) == list(range(1, n_lines + 1)), file
+
+
+def test_mini_pieces_and_paragraphs(mini_manifest):
+    corpus = load_corpus(mini_manifest)
+    assert corpus.pieces["doc_id"].tolist() == ["p1", "p2", "p3", "p4"]
+    assert corpus.pieces["paragraphs"].tolist() == [2, 2, 2, 2]
+    p1 = corpus.paragraphs[corpus.paragraphs["doc_id"] == "p1"]
+    assert p1["line"].tolist() == [4, 6]  # line 5 holds a single space: blank
+    assert p1["paragraph_id"].tolist() == ["p1:1", "p1:2"]
+    assert corpus.pieces.loc[3, "text"].startswith("Social governance needs theory")
+    assert corpus.metadata_columns == ["author", "affiliation", "role", "venue", "date", "title"]
+
+
+def test_mini_audit_reasons(mini_manifest):
+    audit = load_corpus(mini_manifest).audit.set_index(["file", "line"])["reason"]
+    assert audit[("texts/a.txt", 1)] == "web header"
+    assert audit[("texts/a.txt", 2)] == "title line"
+    assert audit[("texts/a.txt", 3)] == "byline"
+    assert audit[("texts/a.txt", 5)] == "blank line"
+    assert audit[("texts/a.txt", 7)] == "author's note"
+    assert [audit[("texts/a.txt", n)] for n in (8, 9, 10)] == ["web footer"] * 3
+    assert audit[("texts/b.txt", 1)] == "page header"
+    assert audit[("texts/b.txt", 8)] == "byline"
+    assert audit[("texts/c.txt", 1)] == "byline"
+
+
+@pytest.mark.parametrize("manifest", ["mini", "seed"])
+def test_nothing_lost(manifest, mini_manifest):
+    corpus = load_corpus(mini_manifest if manifest == "mini" else SEED_MANIFEST)
+    assert_nothing_lost(corpus)
+
+
+def test_seed_corpus_shape():
+    corpus = load_corpus(SEED_MANIFEST)
+    assert len(corpus.pieces) == 11
+    assert corpus.pieces["file"].nunique() == 5
+    # no web footer, header or Chinese label reaches a paragraph
+    text = " ".join(corpus.paragraphs["text"])
+    for junk in ("Sign in", "Created On", "FAQ", "关于作者", "Application Status", "(The author is"):
+        assert junk not in text
+
+
+def test_bom_crlf_and_declared_encoding(mini_copy):
+    texts = mini_copy.parent / "texts"
+    raw = (texts / "c.txt").read_bytes()
+    (texts / "c.txt").write_bytes(b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"))
+    corpus = load_corpus(mini_copy)
+    assert corpus.paragraphs[corpus.paragraphs["doc_id"] == "p4"]["text"].iloc[0].startswith("Social")
+    (texts / "c.txt").write_bytes("Cy Scholar\nSocial governance needs café.\n".encode("latin-1"))
+    edit_manifest(mini_copy, 3, encoding="latin-1")
+    corpus = load_corpus(mini_copy)
+    assert "café" in corpus.pieces.loc[3, "text"]
+
+
+# --- bad input: one clear message naming the manifest line and the file -------------------
+
+def _error(manifest) -> str:
+    with pytest.raises(CorpusError) as info:
+        load_corpus(manifest)
+    return str(info.value)
+
+
+def test_missing_required_column(mini_copy):
+    table = pd.read_csv(mini_copy, dtype=str, keep_default_na=False).drop(columns="author")
+    table.to_csv(mini_copy, index=False)
+    assert "missing required column(s): author" in _error(mini_copy)
+
+
+def test_duplicate_doc_id(mini_copy):
+    message = _error(edit_manifest(mini_copy, 2, doc_id="p1"))
+    assert "duplicate doc_id 'p1'" in message and "lines 2, 4" in message
+
+
+def test_missing_file(mini_copy):
+    message = _error(edit_manifest(mini_copy, 1, path="texts/nope.txt"))
+    assert "line 3 (doc_id 'p2')" in message and "texts/nope.txt" in message and "does not exist" in message
+
+
+def test_path_outside_manifest_folder(mini_copy):
+    outside = mini_copy.parent.parent / "outside.txt"
+    outside.write_text("text\n")
+    message = _error(edit_manifest(mini_copy, 0, path="../outside.txt"))
+    assert "line 2 (doc_id 'p1')" in message and "outside the manifest's folder" in message
+
+
+def test_start_marker_not_found(mini_copy):
+    message = _error(edit_manifest(mini_copy, 0, start="No such line"))
+    assert "line 2 (doc_id 'p1')" in message and "start marker 'No such line' not found" in message
+
+
+def test_marker_found_twice(mini_copy):
+    message = _error(edit_manifest(mini_copy, 2, start="Piece"))
+    assert "line 4 (doc_id 'p3')" in message and "found 2 times (lines 2, 7)" in message
+
+
+def test_overlapping_pieces(mini_copy):
+    message = _error(edit_manifest(mini_copy, 1, end="The street office"))
+    assert "overlaps piece" in message and "texts/b.txt" in message
+
+
+def test_bad_encoding(mini_copy):
+    (mini_copy.parent / "texts" / "c.txt").write_bytes(b"Cy Scholar\nGovernance \xff\xfe here\n")
+    message = _error(mini_copy)
+    assert "line 5 (doc_id 'p4')" in message and "c.txt" in message and "not valid utf-8 (line 2" in message
+
+
+def test_empty_piece(mini_copy):
+    (mini_copy.parent / "texts" / "c.txt").write_text("\n\n")
+    message = _error(edit_manifest(mini_copy, 3, start=""))
+    assert "line 5 (doc_id 'p4')" in message and "is empty" in message
+
+
+def test_malformed_rules_file(mini_copy):
+    (mini_copy.parent / "exclusions.csv").write_text("file,pattern,reason\n*,([unclosed,bad\n")
+    message = _error(mini_copy)
+    assert "exclusions.csv, line 2" in message and "bad regular expression" in message
+
+
+def test_missing_manifest(tmp_path):
+    assert "manifest not found" in _error(tmp_path / "none.csv")
+
+
+def test_manifest_template(tmp_path):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "one.txt").write_text("First title\nBody text of one.\n")
+    (folder / "two.txt").write_text("\nSecond title\nBody two.\n")
+    manifest = write_manifest_template(folder)
+    corpus = load_corpus(manifest)
+    assert corpus.pieces["doc_id"].tolist() == ["one", "two"]
+    assert corpus.pieces["title"].tolist() == ["First title", "Second title"]
+    assert corpus.pieces["author"].tolist() == ["one", "two"]
+    with pytest.raises(CorpusError, match="exists already"):
+        write_manifest_template(folder)

@@ -1,0 +1,95 @@
+"""The text-processing pipeline: tokens, variants, lemmas, glossary, phrases, stop words."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from discourselab import CorpusError, TextPipeline
+from discourselab.text import count_words, normalize_typography, word_tokens
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return TextPipeline()
+
+
+def test_typography_folded():
+    assert normalize_typography("“people’s” ‘order’ city–district") == "\"people's\" 'order' city - district"
+    assert word_tokens("“People’s” city–district, sub‑district") == ["people's", "city", "district", "sub-district"]
+    assert count_words("It’s 56% of 1,730 — grass-roots") == 3
+
+
+def test_quotes_and_possessives(pipe):
+    assert pipe.terms("the people’s “order”") == pipe.terms("the people's \"order\"") == ["people", "order"]
+
+
+def test_numbers_kept_out_by_default(pipe):
+    tokens = pipe.analyze("In 2017, 56% of 1,730 members")
+    assert [(t, term) for t, term, _ in tokens if t[0].isdigit()] == [("2017", None), ("56%", None), ("1,730", None)]
+    assert TextPipeline(keep_numbers=True).terms("56% of members") == ["56%", "member"]
+
+
+def test_spelling_variants_folded(pipe):
+    assert pipe.terms("grass-roots") == pipe.terms("grassroots") == ["grassroots"]
+    assert pipe.terms("Party-building") == pipe.terms("Party building") == ["party building"]
+    assert pipe.terms("Party building-led governance") == ["party building", "lead", "governance"]
+
+
+def test_lemmas_offline(pipe):
+    assert pipe.terms("organizations committees cities") == ["organization", "committee", "city"]
+
+
+def test_glossary_on_and_off(pipe):
+    text = "primary-level Party organizations in the streets serve the masses and the mass"
+    assert pipe.terms(text) == ["grassroots", "party organization", "sub-district", "serve", "masses", "masses"]
+    plain = TextPipeline(use_glossary=False).terms(text)
+    assert plain == ["primary-level", "party organization", "street", "serve", "mass", "mass"]
+
+
+def test_phrases_merge_and_keep_surface(pipe):
+    tokens = pipe.analyze("Big data helps social governance")
+    assert tokens[0] == ("Big data", "big data", 2)
+    assert tokens[-1] == ("social governance", "social governance", 2)
+    assert sum(words for *_, words in tokens) == 5  # big data helps social governance
+
+
+def test_stop_words(pipe):
+    assert pipe.terms("First, we must also do the work of the Party") == ["work", "party"]
+    assert "the" in pipe.stopwords
+
+
+def test_editable_lists(tmp_path):
+    stop = tmp_path / "stop.txt"
+    stop.write_text("# comment\ngovernance\n")
+    phrases = tmp_path / "phrases.txt"
+    phrases.write_text("urban renewal\n")
+    pipe = TextPipeline(stopword_files=(str(stop),), phrase_file=str(phrases))
+    assert pipe.terms("urban renewal and governance") == ["urban renewal", "and"]
+
+
+def test_bad_list_named(tmp_path):
+    glossary = tmp_path / "glossary.csv"
+    glossary.write_text("wrong,header\na,b\n")
+    with pytest.raises(CorpusError, match="glossary.csv must have the columns 'variant' and 'concept'"):
+        TextPipeline(glossary_file=str(glossary))
+    with pytest.raises(CorpusError, match="word list not found"):
+        TextPipeline(stopword_files=(str(tmp_path / "none.txt"),))
+
+
+def test_token_table_positions(pipe):
+    paragraphs = pd.DataFrame({"doc_id": ["d", "d"], "paragraph_id": ["d:1", "d:2"],
+                               "text": ["Party building matters.", "The masses, too."]})
+    table = pipe.token_table(paragraphs)
+    assert table.columns.tolist() == ["doc_id", "paragraph_id", "position", "token", "term", "words"]
+    assert table["position"].tolist() == [0, 1, 2, 3, 4]
+    assert table["term"].tolist()[:2] == ["party building", "matter"]
+    assert table["term"].isna().tolist() == [False, False, True, False, True]
+
+
+def test_fingerprint_follows_word_lists(tmp_path):
+    stop = tmp_path / "stop.txt"
+    stop.write_text("a\n")
+    before = TextPipeline(stopword_files=(str(stop),)).settings.fingerprint()
+    stop.write_text("a\nb\n")
+    assert TextPipeline(stopword_files=(str(stop),)).settings.fingerprint() != before
