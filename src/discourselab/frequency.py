@@ -1,0 +1,120 @@
+"""Term frequencies for any grouping, with dispersion.
+
+Every function takes the tidy token table (see
+:meth:`discourselab.text.TextPipeline.token_table`) and the pieces table (for
+the manifest column to group by), and returns a long table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FREQUENCY_COLUMNS = ["by", "group", "term", "count", "per_1000", "pieces", "paragraphs", "dp", "dp_norm"]
+
+
+def paragraph_counts(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Count of each term in each paragraph: ``doc_id``, ``paragraph_id``, ``term``, ``count``."""
+    kept = tokens.loc[tokens["term"].notna(), ["doc_id", "paragraph_id", "term"]]
+    counts = kept.groupby(["doc_id", "paragraph_id", "term"], observed=True, sort=True).size()
+    return counts.rename("count").reset_index()
+
+
+def paragraph_sizes(tokens: pd.DataFrame) -> pd.DataFrame:
+    """Running words of each paragraph: ``doc_id``, ``paragraph_id``, ``words``."""
+    sizes = tokens.groupby(["doc_id", "paragraph_id"], observed=True, sort=True)["words"].sum()
+    return sizes.reset_index()
+
+
+def group_of(pieces: pd.DataFrame, by: str) -> pd.Series:
+    """The group of each piece (index ``doc_id``); an empty value becomes "(missing)"."""
+    groups = pieces.set_index("doc_id")[by] if by != "doc_id" else pieces.set_index("doc_id", drop=False)["doc_id"]
+    return groups.astype(str).replace("", "(missing)")
+
+
+def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Gries' DP (deviation of proportions) of each term over parts.
+
+    DP = 0.5 * sum_i |v_i - s_i|, where s_i is part i's share of all words and
+    v_i its share of the term's occurrences (Gries 2008). 0 means the term is
+    spread exactly as the parts' sizes predict; values near 1, that it is
+    concentrated in a few small parts. ``dp_norm`` divides by 1 - min(s_i), the
+    largest value DP can take (Lijffijt and Gries 2012).
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``keys``, ``part``, ``term``, ``count`` (one row per term present in a part).
+    sizes : DataFrame
+        ``keys``, ``part``, ``words`` (one row per part, including parts without the term).
+    keys : list of str
+        Columns identifying the set of parts (e.g. ``["group"]``); DP is computed within each.
+
+    Returns
+    -------
+    DataFrame
+        ``keys``, ``term``, ``dp``, ``dp_norm``.
+    """
+    total_words = sizes.groupby(keys)["words"].transform("sum")
+    sizes = sizes.assign(share=sizes["words"] / total_words)
+    min_share = sizes.groupby(keys)["share"].min().rename("min_share")
+    merged = counts.merge(sizes[[*keys, "part", "share"]], on=[*keys, "part"], how="left")
+    merged["v"] = merged["count"] / merged.groupby([*keys, "term"])["count"].transform("sum")
+    merged["diff"] = (merged["v"] - merged["share"]).abs()
+    summed = merged.groupby([*keys, "term"]).agg(diff=("diff", "sum"), share=("share", "sum"))
+    # parts without the term contribute |0 - s_i| = s_i: 1 - (sum of present shares)
+    dp = 0.5 * (summed["diff"] + 1.0 - summed["share"])
+    table = dp.clip(lower=0.0).rename("dp").reset_index()
+    table = table.merge(min_share.reset_index(), on=keys)
+    table["dp_norm"] = np.where(table["min_share"] < 1, table["dp"] / (1 - table["min_share"]), 0.0)
+    return table.drop(columns="min_share")
+
+
+def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") -> pd.DataFrame:
+    """Counts, rates and dispersion of every term in every group.
+
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table.
+    pieces : DataFrame
+        With ``doc_id`` and the column ``by``.
+    by : str
+        A manifest column, or ``doc_id`` for single pieces.
+
+    Returns
+    -------
+    DataFrame
+        ``by`` (the column's name), ``group``, ``term``, ``count``, ``per_1000``
+        (count per 1,000 running words of the group, stop words included),
+        ``pieces`` and ``paragraphs`` (how many of the group's pieces and
+        paragraphs hold the term), ``dp`` (Gries' DP over the group's
+        paragraphs) and ``dp_norm`` (DP / (1 - smallest paragraph share)).
+        Sorted by group, then count (descending), then term.
+    """
+    groups = group_of(pieces, by)
+    counts = paragraph_counts(tokens).assign(group=lambda t: t["doc_id"].map(groups))
+    sizes = paragraph_sizes(tokens).assign(group=lambda t: t["doc_id"].map(groups))
+    words = sizes.groupby("group")["words"].sum()
+    table = counts.groupby(["group", "term"]).agg(
+        count=("count", "sum"), pieces=("doc_id", "nunique"), paragraphs=("paragraph_id", "nunique")
+    ).reset_index()
+    table["per_1000"] = 1000 * table["count"] / table["group"].map(words)
+    dp = gries_dp(counts.rename(columns={"paragraph_id": "part"}), sizes.rename(columns={"paragraph_id": "part"}),
+                  ["group"])
+    table = table.merge(dp, on=["group", "term"], how="left").assign(by=by)
+    table = table.sort_values(["group", "count", "term"], ascending=[True, False, True], kind="stable")
+    return table[FREQUENCY_COLUMNS].reset_index(drop=True)
+
+
+def group_words(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str) -> pd.Series:
+    """Running words per group (stop words included), indexed by group."""
+    groups = group_of(pieces, by)
+    return tokens.groupby(tokens["doc_id"].map(groups))["words"].sum().rename("words")
+
+
+def top_terms(frequencies: pd.DataFrame, n: int = 10, by: str | None = None) -> pd.DataFrame:
+    """The ``n`` most frequent terms of each group (ties broken alphabetically)."""
+    table = frequencies if by is None else frequencies[frequencies["by"] == by]
+    ordered = table.sort_values(["group", "per_1000", "term"], ascending=[True, False, True], kind="stable")
+    return ordered.groupby("group", sort=False).head(n).reset_index(drop=True)

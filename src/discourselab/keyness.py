@@ -1,0 +1,215 @@
+"""Keyness: which terms a group uses more (or less) than a reference, by how much, how surely.
+
+For each term, with ``a`` and ``b`` its counts in the group and the reference and
+``N1``, ``N2`` their sizes in running words:
+
+``g2``
+    Log-likelihood G2 (Dunning 1993) on the full 2x2 table
+    ``[[a, b], [N1 - a, N2 - b]]``: 2 * sum O * ln(O / E) over all four cells,
+    signed + where the group's rate is higher, - where it is lower.
+``p``
+    P-value of |G2| against chi-squared with 1 degree of freedom.
+``q``
+    Benjamini-Hochberg adjusted p-value over all terms tested in one comparison.
+``log_ratio``
+    Log Ratio (Hardie 2014): log2((a / N1) / (b / N2)); each doubling of the
+    rate adds 1. A zero count is replaced by 0.5 so that the value stays finite
+    (Hardie's suggested adjustment); the ``weak`` flag marks such terms.
+``pct_diff``
+    %DIFF (Gabrielatos and Marchi 2011): 100 * (a / N1 - b / N2) / (b / N2),
+    with the same 0.5 adjustment of a zero reference count.
+``log_odds_z``
+    Weighted log-odds ratio with an informative Dirichlet prior (Monroe,
+    Colaresi and Quinn 2008, "Fightin' Words"), as a z-score. The prior for a
+    term is its count in the whole corpus (``alpha_w``), with ``alpha_0`` the
+    corpus size; delta = ln((a + alpha_w) / (N1 + alpha_0 - a - alpha_w)) -
+    ln((b + alpha_w) / (N2 + alpha_0 - b - alpha_w)), variance approximately
+    1 / (a + alpha_w) + 1 / (b + alpha_w), z = delta / sqrt(variance).
+``expected_group``, ``expected_reference``
+    Expected counts under no difference: N1 * (a + b) / (N1 + N2), and N2 * ...
+``weak``, ``weak_reason``
+    Weak evidence, with the reasons: an expected count below 5 with |G2| under
+    15.13 (Rayson, Berridge and Francis 2004 find G2 trustworthy at such small
+    counts only beyond that value, p < 0.0001); a term found in one paragraph
+    only (one passage, not a habit); or, for a term the group overuses, found in
+    only one of the group's several pieces (one author, not the group).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy.special import xlogy
+from scipy.stats import chi2, false_discovery_control
+
+from .frequency import group_of, paragraph_counts, paragraph_sizes
+
+KEYNESS_COLUMNS = [
+    "by", "group", "reference", "term", "count_group", "count_reference", "words_group", "words_reference",
+    "per_1000_group", "per_1000_reference", "expected_group", "expected_reference",
+    "paragraphs_group", "paragraphs_reference", "pieces_group",
+    "g2", "p", "q", "log_ratio", "pct_diff", "log_odds_z", "weak", "weak_reason",
+]
+ZERO_ADJUSTMENT = 0.5
+MIN_EXPECTED = 5.0
+#: Critical G2 for p < 0.0001, which Rayson, Berridge and Francis (2004) recommend
+#: when an expected count is below 5.
+SMALL_SAMPLE_G2 = 15.13
+
+
+def log_likelihood(a, b, n1, n2):
+    """Unsigned G2 on the 2x2 table [[a, b], [n1 - a, n2 - b]] (arrays welcome)."""
+    a, b, n1, n2 = (np.asarray(x, dtype=float) for x in (a, b, n1, n2))
+    total = n1 + n2
+    observed = [a, b, n1 - a, n2 - b]
+    expected = [n1 * (a + b) / total, n2 * (a + b) / total,
+                n1 * (total - a - b) / total, n2 * (total - a - b) / total]
+    # xlogy(0, .) = 0: an empty cell adds nothing
+    return 2 * sum(xlogy(o, o) - xlogy(o, e) for o, e in zip(observed, expected))
+
+
+def log_ratio(a, b, n1, n2, adjust: float = ZERO_ADJUSTMENT):
+    """Log Ratio (Hardie 2014), with zero counts replaced by ``adjust``."""
+    a, b = (np.where(np.asarray(x, dtype=float) == 0, adjust, x) for x in (a, b))
+    return np.log2((a / n1) / (b / n2))
+
+
+def percent_diff(a, b, n1, n2, adjust: float = ZERO_ADJUSTMENT):
+    """%DIFF (Gabrielatos and Marchi 2011), with a zero reference count replaced by ``adjust``."""
+    b = np.where(np.asarray(b, dtype=float) == 0, adjust, b)
+    return 100 * (np.asarray(a) / n1 - b / n2) / (b / n2)
+
+
+def log_odds_z(a, b, n1, n2, prior, prior_total):
+    """Weighted log-odds z-score with an informative Dirichlet prior (Monroe et al. 2008)."""
+    a, b, prior = (np.asarray(x, dtype=float) for x in (a, b, prior))
+    delta = (np.log((a + prior) / (n1 + prior_total - a - prior))
+             - np.log((b + prior) / (n2 + prior_total - b - prior)))
+    return delta / np.sqrt(1 / (a + prior) + 1 / (b + prior))
+
+
+def keyness_stats(a, b, n1, n2, prior, prior_total) -> pd.DataFrame:
+    """Every statistic for aligned arrays of counts (see the module docstring)."""
+    g2 = log_likelihood(a, b, n1, n2)
+    sign = np.sign(np.asarray(a) / n1 - np.asarray(b) / n2)
+    p = chi2.sf(g2, df=1)
+    return pd.DataFrame({
+        "expected_group": n1 * (np.asarray(a) + b) / (n1 + n2),
+        "expected_reference": n2 * (np.asarray(a) + b) / (n1 + n2),
+        "g2": sign * g2,
+        "p": p,
+        "q": false_discovery_control(p, method="bh") if len(p) else p,
+        "log_ratio": log_ratio(a, b, n1, n2),
+        "pct_diff": percent_diff(a, b, n1, n2),
+        "log_odds_z": log_odds_z(a, b, n1, n2, prior, prior_total),
+    })
+
+
+def _weakness(stats: pd.DataFrame, paragraphs, one_piece) -> tuple[np.ndarray, np.ndarray]:
+    """Flag weak evidence and say why (see the module docstring)."""
+    low = ((np.minimum(stats["expected_group"], stats["expected_reference"]) < MIN_EXPECTED)
+           & (stats["g2"].abs() < SMALL_SAMPLE_G2)).to_numpy()
+    checks = [
+        (low, f"expected count < {MIN_EXPECTED:g} and |G2| < {SMALL_SAMPLE_G2}"),
+        (np.asarray(paragraphs) <= 1, "in one paragraph only"),
+        (np.asarray(one_piece), "in one piece of the group only"),
+    ]
+    reasons = ["; ".join(text for flags, text in checks if flags[i]) for i in range(len(stats))]
+    weak = np.array([bool(r) for r in reasons], dtype=bool)
+    return weak, np.array(reasons, dtype=object)
+
+
+def _pivot(counts: pd.DataFrame, value: str, how: str) -> pd.DataFrame:
+    """group x term table of a per-paragraph count column aggregated by ``how``."""
+    return counts.pivot_table(index="group", columns="term", values=value, aggfunc=how, fill_value=0)
+
+
+def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs=None,
+                   min_count: int = 3, min_paragraphs: int = 1) -> pd.DataFrame:
+    """Keyness of each group against the rest of the corpus, and of chosen pairs of groups.
+
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table.
+    pieces : DataFrame
+        With ``doc_id`` and the column ``by``.
+    by : str
+        Manifest column defining the groups.
+    pairs : None, "all" or list of (group, group)
+        Pairs to compare directly as well (``"all"``: every pair).
+    min_count : int
+        Test a term only if it occurs at least this often in group and reference together.
+    min_paragraphs : int
+        Test a term only if it occurs in at least this many paragraphs of group and reference
+        together (a dispersion filter; 1 keeps every term, and ``weak`` flags single-paragraph terms).
+
+    Returns
+    -------
+    DataFrame
+        One row per comparison and term, with the columns of ``KEYNESS_COLUMNS``
+        (see the module docstring); ``reference`` is "rest" or the other group's
+        name. Sorted by comparison, then signed G2 (descending), then term.
+    """
+    groups = group_of(pieces, by)
+    counts = paragraph_counts(tokens).assign(group=lambda t: t["doc_id"].map(groups))
+    words = paragraph_sizes(tokens).assign(group=lambda t: t["doc_id"].map(groups)).groupby("group")["words"].sum()
+    count = _pivot(counts, "count", "sum")
+    paras = _pivot(counts, "paragraph_id", "nunique")
+    in_pieces = _pivot(counts, "doc_id", "nunique")
+    prior, prior_total = count.sum(axis=0), float(words.sum())
+    n_pieces = groups.value_counts()
+    names = sorted(count.index)
+    comparisons = [(g, "rest") for g in names]
+    if pairs is not None:
+        comparisons += list(combinations(names, 2)) if pairs == "all" else [tuple(p) for p in pairs]
+    tables = []
+    for group, reference in comparisons:
+        if reference == "rest":
+            b, n2, b_paras = prior - count.loc[group], prior_total - words[group], paras.sum() - paras.loc[group]
+        else:
+            b, n2, b_paras = count.loc[reference], float(words[reference]), paras.loc[reference]
+        a, n1 = count.loc[group], float(words[group])
+        keep = ((a + b) >= min_count) & ((paras.loc[group] + b_paras) >= min_paragraphs) & ((a + b) > 0)
+        stats = keyness_stats(a[keep].to_numpy(), b[keep].to_numpy(), n1, n2,
+                              prior[keep].to_numpy(), prior_total)
+        one_piece = (in_pieces.loc[group][keep].to_numpy() == 1) & (n_pieces[group] > 1) & (stats["g2"] > 0)
+        weak, reason = _weakness(stats, (paras.loc[group] + b_paras)[keep].to_numpy(), one_piece)
+        table = pd.DataFrame({
+            "by": by, "group": group, "reference": reference, "term": a.index[keep],
+            "count_group": a[keep].to_numpy(), "count_reference": b[keep].to_numpy(),
+            "words_group": n1, "words_reference": n2,
+            "per_1000_group": 1000 * a[keep].to_numpy() / n1, "per_1000_reference": 1000 * b[keep].to_numpy() / n2,
+            "paragraphs_group": paras.loc[group][keep].to_numpy(), "paragraphs_reference": b_paras[keep].to_numpy(),
+            "pieces_group": in_pieces.loc[group][keep].to_numpy(),
+        })
+        table = pd.concat([table, stats], axis=1).assign(weak=weak, weak_reason=reason)
+        tables.append(table.sort_values(["g2", "term"], ascending=[False, True], kind="stable"))
+    result = pd.concat(tables, ignore_index=True)[KEYNESS_COLUMNS]
+    for column in ("words_group", "words_reference"):
+        result[column] = result[column].astype("int64")
+    return result
+
+
+def key_terms(keyness: pd.DataFrame, group: str, reference: str = "rest", *, n: int = 10,
+              by: str | None = None, alpha: float = 0.05, measure: str = "log_ratio") -> pd.DataFrame:
+    """The ``n`` strongest terms each way of one comparison, ranked by ``measure``.
+
+    Positive (overused) and negative (underused) terms are both returned, with
+    a ``significant`` column (q < ``alpha``). Only terms with |G2| ranked in the
+    top ``3 n`` of each direction are considered, so that a large ratio from a
+    tiny count does not crowd out the evidence.
+    """
+    rows = keyness[(keyness["group"] == group) & (keyness["reference"] == reference)]
+    if by is not None:
+        rows = rows[rows["by"] == by]
+    picked = []
+    for direction in (1, -1):
+        side = rows[np.sign(rows["g2"]) == direction]
+        side = side.reindex(side["g2"].abs().sort_values(ascending=False, kind="stable").index).head(3 * n)
+        side = side.reindex((direction * side[measure]).sort_values(ascending=False, kind="stable").index)
+        picked.append(side.head(n))
+    result = pd.concat(picked).assign(significant=lambda t: t["q"] < alpha)
+    return result.sort_values(measure, ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,105 @@
+"""Keyness statistics against published values and values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import chi2
+
+from discourselab.keyness import (compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z,
+                                  log_ratio, percent_diff)
+
+
+def test_g2_dunning_1993():
+    # Dunning (1993, p. 72): the table (10, 0, 3, 31764) gives G2 = 167.23.
+    # As [[a, b], [n1 - a, n2 - b]]: a = 10, b = 0, n1 = 13, n2 = 31764.
+    assert log_likelihood(10, 0, 13, 31764) == pytest.approx(167.23, abs=0.005)
+
+
+def test_g2_by_hand():
+    # a=20 of 100, b=10 of 100: E = 15 and 85 in each column.
+    # G2 = 2 * (20 ln(20/15) + 10 ln(10/15) + 80 ln(80/85) + 90 ln(90/85))
+    #    = 2 * (5.75364 - 4.05465 - 4.84997 + 5.14426) = 2 * 1.99328 = 3.98656
+    assert log_likelihood(20, 10, 100, 100) == pytest.approx(3.98656, abs=1e-4)
+
+
+def test_log_ratio_and_pct_diff_gabrielatos_marchi_2011():
+    # 206,523 of 959,641 words against 178,174 of 1,562,358: %DIFF = 88.7, Log Ratio = 0.916
+    args = (206_523, 178_174, 959_641, 1_562_358)
+    assert percent_diff(*args) == pytest.approx(88.7, abs=0.05)
+    assert log_ratio(*args) == pytest.approx(0.916, abs=0.0005)
+
+
+def test_zero_adjustment():
+    # a zero count is replaced by 0.5: log2((4/100) / (0.5/100)) = log2(8) = 3
+    assert log_ratio(4, 0, 100, 100) == pytest.approx(3.0)
+    assert percent_diff(4, 0, 100, 100) == pytest.approx(700.0)  # (0.04 - 0.005) / 0.005 * 100
+
+
+def test_log_odds_z_by_hand():
+    # Group: 10 of 100 words; reference: 5 of 200; prior from the whole corpus: alpha_w = 15,
+    # alpha_0 = 300.
+    # delta = ln((10+15)/(100+300-10-15)) - ln((5+15)/(200+300-5-15)) = ln(25/375) - ln(20/480)
+    #       = ln(0.0666667 / 0.0416667) = ln(1.6) = 0.470004
+    # var = 1/25 + 1/20 = 0.09, sd = 0.3 -> z = 0.470004 / 0.3 = 1.566679
+    assert log_odds_z(10, 5, 100, 200, 15, 300) == pytest.approx(1.566679, abs=1e-6)
+    assert log_odds_z(5, 10, 200, 100, 15, 300) == pytest.approx(-1.566679, abs=1e-6)
+
+
+def test_signs_p_and_bh_q():
+    a, b = np.array([30, 5, 12, 8]), np.array([10, 25, 12, 9])
+    stats = keyness_stats(a, b, 1000, 1000, a + b, 2000)
+    assert (np.sign(stats["g2"]) == [1, -1, 0, -1]).all()
+    assert np.allclose(stats["p"], chi2.sf(stats["g2"].abs(), 1))
+    # Benjamini-Hochberg by hand: q_(i) = min over j >= i of p_(j) * m / j
+    p = stats["p"].to_numpy()
+    order = np.argsort(p)
+    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
+    assert np.allclose(stats["q"].to_numpy()[order], q)
+
+
+@pytest.fixture
+def grouped():
+    rows = []
+    paragraphs = {("a1", "a1:1"): "gov gov gov gov gov gov party x", ("a2", "a2:1"): "gov gov party party y",
+                  ("b1", "b1:1"): "party party party party union union union union",
+                  ("c1", "c1:1"): "party gov z z z z"}
+    for (doc, para), text in paragraphs.items():
+        for i, term in enumerate(text.split()):
+            rows.append({"doc_id": doc, "paragraph_id": para, "position": i, "token": term, "term": term, "words": 1})
+    pieces = pd.DataFrame({"doc_id": ["a1", "a2", "b1", "c1"], "role": ["A", "A", "B", "C"]})
+    return pd.DataFrame(rows), pieces
+
+
+def test_compare_groups_rest_and_pairs(grouped):
+    tokens, pieces = grouped
+    table = compare_groups(tokens, pieces, "role", pairs=[("A", "B")], min_count=1)
+    gov = table[(table["group"] == "A") & (table["reference"] == "rest") & (table["term"] == "gov")].iloc[0]
+    # A: 13 words, gov 8; rest: 14 words, gov 1
+    assert (gov["count_group"], gov["count_reference"], gov["words_group"], gov["words_reference"]) == (8, 1, 13, 14)
+    assert gov["g2"] == pytest.approx(log_likelihood(8, 1, 13, 14)) and gov["g2"] > 0
+    pair = table[(table["group"] == "A") & (table["reference"] == "B")].set_index("term")
+    assert pair.loc["union", "count_reference"] == 4 and pair.loc["union", "g2"] < 0
+    assert set(table["reference"]) == {"rest", "B"}
+
+
+def test_compare_groups_filters_and_weak_flags(grouped):
+    tokens, pieces = grouped
+    table = compare_groups(tokens, pieces, "role", min_count=3)
+    assert table["count_group"].add(table["count_reference"]).min() >= 3  # x, y (1 each) left out
+    assert "x" not in set(table["term"])
+    z = table[(table["group"] == "C") & (table["term"] == "z")].iloc[0]
+    assert z["weak"] and "in one paragraph only" in z["weak_reason"]
+    gov = table[(table["group"] == "A") & (table["term"] == "gov")].iloc[0]
+    assert "expected count < 5" in gov["weak_reason"]  # tiny corpus: every expected count is small
+
+
+def test_key_terms_both_directions(grouped):
+    tokens, pieces = grouped
+    table = compare_groups(tokens, pieces, "role", min_count=1)
+    top = key_terms(table, "A", n=2)
+    assert top["log_ratio"].is_monotonic_decreasing
+    assert (top["g2"] > 0).any() and (top["g2"] < 0).any()
+    assert "significant" in top
