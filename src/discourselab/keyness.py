@@ -195,21 +195,23 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
 
 def key_terms(keyness: pd.DataFrame, group: str, reference: str = "rest", *, n: int = 10,
               by: str | None = None, alpha: float = 0.05, measure: str = "log_ratio") -> pd.DataFrame:
-    """The ``n`` strongest terms each way of one comparison, ranked by ``measure``.
+    """The ``n`` strongest terms each way of one comparison.
 
-    Positive (overused) and negative (underused) terms are both returned, with
-    a ``significant`` column (q < ``alpha``). Only terms with |G2| ranked in the
-    top ``3 n`` of each direction are considered, so that a large ratio from a
-    tiny count does not crowd out the evidence.
+    Among the ``3 n`` terms with the largest |G2| in each direction, terms with
+    robust evidence (q < ``alpha`` and not weak) come first, then the others;
+    each set is ranked by ``measure``. So a large ratio from a tiny count does
+    not crowd out the evidence. The result has a ``significant`` column (q <
+    ``alpha``) and is sorted by ``measure``, descending.
     """
     rows = keyness[(keyness["group"] == group) & (keyness["reference"] == reference)]
     if by is not None:
         rows = rows[rows["by"] == by]
+    rows = rows.assign(significant=rows["q"] < alpha)
     picked = []
     for direction in (1, -1):
         side = rows[np.sign(rows["g2"]) == direction]
         side = side.reindex(side["g2"].abs().sort_values(ascending=False, kind="stable").index).head(3 * n)
-        side = side.reindex((direction * side[measure]).sort_values(ascending=False, kind="stable").index)
-        picked.append(side.head(n))
-    result = pd.concat(picked).assign(significant=lambda t: t["q"] < alpha)
+        side = side.assign(_robust=side["significant"] & ~side["weak"], _strength=direction * side[measure])
+        picked.append(side.sort_values(["_robust", "_strength"], ascending=False, kind="stable").head(n))
+    result = pd.concat(picked).drop(columns=["_robust", "_strength"])
     return result.sort_values(measure, ascending=False, kind="stable").reset_index(drop=True)

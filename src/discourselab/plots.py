@@ -115,3 +115,160 @@ def plot_diversity(diversity: pd.DataFrame, *, color_by: pd.Series | None = None
     right.spines[["top", "right"]].set_visible(False)
     _legend(right, colors, groups.name or "group", loc="lower right")
     return fig
+
+
+def _grid(n_panels: int, ncols: int, panel_size: tuple[float, float]):
+    ncols = max(1, min(ncols, n_panels))
+    nrows = int(np.ceil(n_panels / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             layout="constrained", squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n_panels])
+
+
+def plot_top_terms(frequencies: pd.DataFrame, *, n: int = 10, ncols: int = 3) -> plt.Figure:
+    """Small multiples: the ``n`` most frequent terms of each group, as rates per 1,000 words.
+
+    Parameters
+    ----------
+    frequencies : DataFrame
+        From :func:`discourselab.frequency.count_terms` for one ``by`` column.
+    """
+    groups = sorted(frequencies["group"].unique())
+    fig, axes = _grid(len(groups), ncols, (4.2, 0.24 * n + 1.1))
+    for ax, group in zip(axes, groups):
+        rows = frequencies[frequencies["group"] == group].nlargest(n, "per_1000").iloc[::-1]
+        ax.barh(rows["term"], rows["per_1000"], color="#4c72b0")
+        ax.set_title(wrap(group, 40), fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xlabel("per 1,000 words", fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def _keyness_panel(ax, rows: pd.DataFrame, measure: str, title: str) -> None:
+    rows = rows.iloc[::-1]
+    colors = np.where(rows[measure] > 0, "#c44e52", "#4c72b0")
+    alphas = np.where(rows["significant"] & ~rows["weak"], 1.0, np.where(rows["significant"], 0.6, 0.25))
+    labels = [f"{t}{' †' if w else ''}" for t, w in zip(rows["term"], rows["weak"])]
+    for y, (value, color, alpha) in enumerate(zip(rows[measure], colors, alphas)):
+        ax.barh(y, value, color=color, alpha=alpha, edgecolor=color, linewidth=0.8)
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.axvline(0, color="#333", lw=0.8)
+    ax.set_title(title, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_keyness(keyness: pd.DataFrame, *, groups: list[str] | None = None, reference: str = "rest",
+                 n: int = 6, measure: str = "log_ratio", ncols: int = 3, alpha: float = 0.05) -> plt.Figure:
+    """Small multiples of diverging bars: each group's most over- and under-used terms.
+
+    Bars are ranked by ``measure`` (Log Ratio by default) among the terms with
+    the strongest G2. Solid: q < ``alpha`` and not weak; half-tone: q <
+    ``alpha`` but weak evidence (†); faint: not significant.
+
+    Parameters
+    ----------
+    keyness : DataFrame
+        From :func:`discourselab.keyness.compare_groups` for one ``by`` column.
+    """
+    from .keyness import key_terms
+
+    groups = groups or sorted(keyness.loc[keyness["reference"] == reference, "group"].unique())
+    fig, axes = _grid(len(groups), ncols, (4.3, 0.22 * 2 * n + 1.2))
+    for ax, group in zip(axes, groups):
+        rows = key_terms(keyness, group, reference, n=n, measure=measure, alpha=alpha)
+        vs = "the rest" if reference == "rest" else reference
+        _keyness_panel(ax, rows, measure, wrap(f"{group} vs {vs}", 42))
+        ax.set_xlabel(measure.replace("_", " "), fontsize=8)
+    fig.suptitle(f"Key terms ({measure.replace('_', ' ')}): red = used more, blue = used less; "
+                 f"solid q < {alpha}, half-tone q < {alpha} but weak (†), faint not significant", fontsize=9)
+    return fig
+
+
+def _spread(values: np.ndarray, gap: float, direction: int) -> np.ndarray:
+    """Label positions near ``values`` at least ``gap`` apart, moving away from the extreme.
+
+    For direction +1 the highest value keeps its place and the others move down
+    as needed; for -1 the lowest keeps its place and the others move up.
+    """
+    order = np.argsort(-direction * values, kind="stable")
+    placed = values[order].astype(float)
+    for i in range(1, len(placed)):
+        limit = placed[i - 1] - direction * gap
+        placed[i] = min(placed[i], limit) if direction > 0 else max(placed[i], limit)
+    result = np.empty_like(placed)
+    result[order] = placed
+    return result
+
+
+def plot_log_odds(keyness: pd.DataFrame, group: str, reference: str = "rest", *, n_labels: int = 8,
+                  z: float = 1.96, ax=None) -> plt.Figure:
+    """"Fightin' Words" plot: weighted log-odds z-score against frequency (Monroe et al. 2008).
+
+    Each point is a term; x is its count in group and reference together (log
+    scale), y its z-score. Terms beyond +/- ``z`` are coloured; the ``n_labels``
+    strongest each way are labelled, with labels spread so they do not overlap.
+    """
+    rows = keyness[(keyness["group"] == group) & (keyness["reference"] == reference)]
+    total = rows["count_group"] + rows["count_reference"]
+    fig, ax = _axes(ax, (9, 6.5))
+    color = np.where(rows["log_odds_z"] > z, "#c44e52", np.where(rows["log_odds_z"] < -z, "#4c72b0", "#bbbbbb"))
+    ax.scatter(total, rows["log_odds_z"], c=color, s=14, alpha=0.8, lw=0)
+    ax.set_xscale("log")
+    ax.axhline(0, color="#555", lw=0.6)
+    for bound in (z, -z):
+        ax.axhline(bound, color="#999", lw=0.6, ls=":")
+    ymin, ymax = rows["log_odds_z"].min(), rows["log_odds_z"].max()
+    span = max(ymax - ymin, 1e-9)
+    xmax = total.max() * 3
+    low_label = ymin
+    for direction in (1, -1):
+        side = rows[direction * rows["log_odds_z"] > 0].copy()
+        side = side.reindex((direction * side["log_odds_z"]).sort_values(ascending=False).index).head(n_labels)
+        if side.empty:
+            continue
+        ys = _spread(side["log_odds_z"].to_numpy(), gap=span * 0.04, direction=direction)
+        low_label = min(low_label, ys.min())
+        for (_, row), y in zip(side.iterrows(), ys):
+            x = row["count_group"] + row["count_reference"]
+            ax.annotate(row["term"], (x, row["log_odds_z"]), xytext=(xmax, y), textcoords="data",
+                        fontsize=8, va="center", arrowprops={"arrowstyle": "-", "color": "#aaa", "lw": 0.5})
+    ax.set_xlim(right=xmax * 4)
+    ax.set_ylim(min(ymin, low_label) - span * 0.05, ymax + span * 0.05)
+    ax.set_xlabel("frequency in both (log scale)")
+    ax.set_ylabel("weighted log-odds z-score")
+    vs = "the rest" if reference == "rest" else reference
+    ax.set_title(f"{group} vs {vs}: red above +{z}, blue below -{z}", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def plot_variants(usage: pd.DataFrame, *, ncols: int = 3) -> plt.Figure:
+    """Stacked bars: how each group renders each glossary concept (share of the concept's uses).
+
+    Parameters
+    ----------
+    usage : DataFrame
+        From :func:`discourselab.study.variant_usage`: ``concept``, ``variant``, ``group``, ``count``.
+    """
+    concepts = sorted(usage["concept"].unique())
+    fig, axes = _grid(len(concepts), ncols, (4.3, 0.3 * usage["group"].nunique() + 1.4))
+    for ax, concept in zip(axes, concepts):
+        table = usage[usage["concept"] == concept].pivot_table(index="group", columns="variant", values="count",
+                                                               aggfunc="sum", fill_value=0)
+        shares = table.div(table.sum(axis=1), axis=0)
+        left = np.zeros(len(shares))
+        for i, variant in enumerate(shares.columns):
+            ax.barh([wrap(g, 30) for g in shares.index], shares[variant], left=left, label=variant,
+                    color=PALETTE[i % len(PALETTE)])
+            left += shares[variant].to_numpy()
+        for y, n in enumerate(table.sum(axis=1)):
+            ax.text(1.01, y, f"n={n}", va="center", fontsize=7)
+        ax.set_xlim(0, 1.15)
+        ax.set_xlabel("share of the concept's uses", fontsize=8)
+        ax.set_title(f"“{concept}”", fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    return fig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -10,8 +10,13 @@ import pandas as pd
 
 from . import config
 from .corpus import Corpus, load_corpus
+from .frequency import count_terms
+from .keyness import compare_groups
 from .report import check_by, default_by
 from .text import Settings, TextPipeline
+
+#: Pairs of groups are compared directly only for columns with at most this many groups.
+MAX_PAIR_GROUPS = 6
 
 
 @dataclass
@@ -37,6 +42,28 @@ class Study:
     def pieces(self) -> pd.DataFrame:
         return self.corpus.pieces
 
+    def with_settings(self, **changes) -> "Study":
+        """The same study with other text settings (e.g. ``use_glossary=False``)."""
+        return Study(self.corpus, self.out_dir, self.by, self.seed, Settings(**{**asdict(self.settings), **changes}))
+
+    def frequencies(self, by: list[str] | None = None) -> pd.DataFrame:
+        """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column."""
+        columns = by or ["doc_id", *self.by]
+        return pd.concat([count_terms(self.tokens, self.pieces, b) for b in columns], ignore_index=True)
+
+    def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
+        """:func:`~discourselab.keyness.compare_groups` for each grouping column.
+
+        Every group is compared with the rest; for a column with at most
+        ``MAX_PAIR_GROUPS`` groups, every pair of groups is compared too.
+        """
+        tables = []
+        for column in by or self.by:
+            n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
+            pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
+            tables.append(compare_groups(self.tokens, self.pieces, column, pairs=pairs, **options))
+        return pd.concat(tables, ignore_index=True)
+
 
 def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = None,
                by: list[str] | None = None, seed: int = 0, **settings) -> Study:
@@ -59,3 +86,27 @@ def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = 
     out = config.resolve(out_dir, config.DEFAULT_OUT)
     config.out_paths(out)
     return Study(corpus, out, by, int(seed), Settings(**settings))
+
+
+def variant_usage(study: Study, by: str = "file") -> pd.DataFrame:
+    """How often each group uses each variant of every glossary concept.
+
+    Counted without the glossary, so each variant is its own term.
+
+    Returns
+    -------
+    DataFrame
+        ``concept``, ``variant``, ``group``, ``count`` (concepts that occur at least once).
+    """
+    glossary = TextPipeline(study.settings).glossary
+    plain = study.with_settings(use_glossary=False)
+    counts = count_terms(plain.tokens, plain.pieces, by)
+    rows = []
+    for concept in sorted(set(glossary.values())):
+        variants = sorted({concept, *(v for v, c in glossary.items() if c == concept)})
+        found = counts[counts["term"].isin(variants)]
+        for rec in found.itertuples():
+            rows.append({"concept": concept, "variant": rec.term, "group": rec.group, "count": rec.count})
+    table = pd.DataFrame(rows, columns=["concept", "variant", "group", "count"])
+    used = table.groupby("concept")["variant"].transform("nunique") > 1
+    return table[used].sort_values(["concept", "group", "variant"]).reset_index(drop=True)

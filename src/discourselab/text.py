@@ -14,8 +14,8 @@ Steps, in order, each driven by an editable data file (defaults ship in
    one or more words), switchable off with ``use_glossary=False``;
 7. multiword expressions from ``phrases.txt`` (in lemma form) become one term,
    with NLTK's ``MWETokenizer``;
-8. stop words (``stopwords_en.txt`` and ``stopwords_domain.txt``) and numbers
-   are kept in the token table but get no term.
+8. stop words (``stopwords_en.txt`` and ``stopwords_domain.txt``), numbers and
+   terms shorter than ``min_length`` (2) are kept in the token table but get no term.
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ class Settings:
     use_glossary: bool = True
     remove_stopwords: bool = True
     keep_numbers: bool = False
+    min_length: int = 2
     language: str = "en"
     stopword_files: tuple[str, ...] = field(
         default_factory=lambda: (str(_data_file("stopwords_en.txt")), str(_data_file("stopwords_domain.txt")))
@@ -159,10 +160,12 @@ class TextPipeline:
         self._lemmas = dict(read_mapping(s.lemma_file, "word", "lemma")) if s.lemma_file else {}
         self.stopwords = frozenset(w for f in s.stopword_files for w in read_word_list(f))
         glossary = read_mapping(s.glossary_file, "variant", "concept") if s.glossary_file else []
-        self.glossary = {self._normal_phrase(v): c.lower() for v, c in glossary} if s.use_glossary else {}
+        variants = {self._normal_phrase(v): c.lower() for v, c in glossary}
+        self.glossary = variants if s.use_glossary else {}
         phrases = [self._normal_phrase(p) for p in read_word_list(s.phrase_file)] if s.phrase_file else []
         self.phrases = sorted(set(phrases))
-        multiword = set(self.phrases) | {v for v in self.glossary if _SEP in v}
+        # multiword variants are one term with the glossary off too, so that they can be counted
+        multiword = set(self.phrases) | {v for v in variants if _SEP in v}
         self._mwe = MWETokenizer([tuple(p.split(_SEP)) for p in sorted(multiword)], separator=_SEP)
 
     @staticmethod
@@ -240,6 +243,8 @@ class TextPipeline:
             if form == _NUMBER:
                 term = surface if s.keep_numbers else None
             elif s.remove_stopwords and (term in self.stopwords or (n == 1 and surface.lower() in self.stopwords)):
+                term = None
+            elif len(term) < s.min_length:
                 term = None
             out.append((surface, term, sum(words[i:i + n])))
             i += n

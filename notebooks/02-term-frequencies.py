@@ -1,0 +1,239 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Term frequencies and keyness
+# Which concepts each group and each author uses more than the others, by how much, and how sure we can be; and how much of it is translation rather than authorship.
+
+# %% tags=["parameters"]
+# Parameters (papermill). None means the project's default: the seed corpus.
+manifest = None
+out_dir = None
+by = None
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from discourselab import plots
+from discourselab.frequency import top_terms
+from discourselab.io import save_figure, write_table
+from discourselab.keyness import key_terms
+from discourselab.phrases import propose_phrases
+from discourselab.study import open_study, variant_usage
+
+study = open_study(manifest, out_dir, by, seed)
+pieces, tokens = study.pieces, study.tokens
+group = "role" if "role" in study.by else study.by[-1]
+pd.set_option("display.precision", 2)
+
+# %% [markdown]
+# ## From text to terms
+# One pipeline turns every paragraph into terms: typographic quotes and dashes folded, lower case, spelling variants folded (*grass-roots* → *grassroots*), lemmas (simplemma, offline), the translation-variant glossary (*primary-level* → *grassroots*), multiword expressions as single terms (*party building*), and stop words and numbers kept out of the counts. Every list is an editable data file (see the README).
+
+# %%
+n_tokens, n_terms = len(tokens), int(tokens["term"].notna().sum())
+n_phrases = int(tokens["term"].str.contains(" ", na=False).sum())
+display(Markdown(
+    f"The {len(pieces)} pieces give {n_tokens:,} tokens, of which {n_terms:,} are counted terms "
+    f"({tokens['term'].nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
+    f"{n_phrases:,} terms are multiword expressions from the phrase list."
+))
+
+# %% [markdown]
+# **Phrase candidates.** Adjacent terms that occur together far more often than chance (NLTK's log-likelihood association measure), for a person to judge. Those that name one concept belong in `phrases.txt`; a rerun then counts them as one term.
+
+# %%
+candidates = propose_phrases(tokens, n=15)
+write_table(candidates, "phrase_candidates", study.out_dir)
+display(candidates)
+
+# %% [markdown]
+# ## The most frequent concepts per group
+
+# %%
+frequencies = study.frequencies()
+write_table(frequencies, "frequencies", study.out_dir)
+by_group = frequencies[frequencies["by"] == group]
+fig = plots.plot_top_terms(by_group, n=10)
+save_figure(fig, f"frequencies-top-terms-by-{group}", study.out_dir)
+plt.show()
+
+# %%
+top = top_terms(by_group, n=3)
+shared = set.intersection(*(set(top_terms(by_group, n=10).query("group == @g")["term"]) for g in by_group["group"].unique()))
+lines = [f"- *{g}*: " + ", ".join(f"{r.term} ({r.per_1000:.1f} per 1,000 words, Gries' DP {r.dp:.2f})"
+                                  for r in rows.itertuples()) for g, rows in top.groupby("group")]
+display(Markdown(
+    f"The three most frequent concepts of each {group} group:\n\n" + "\n".join(lines) + "\n\n"
+    + (f"Among every group's ten most frequent: {', '.join(sorted(shared))}. " if shared else "")
+    + "DP near 0 means a term is spread evenly over a group's paragraphs; near 1, that a few paragraphs hold it."
+))
+
+# %% [markdown]
+# ## Keyness: each group against the rest
+# For every term: log-likelihood G2 (signed, with its p-value and a Benjamini-Hochberg q-value over all terms tested), Log Ratio (each unit a doubling of the rate), %DIFF, and the weighted log-odds z-score with a whole-corpus prior. A term is flagged **weak** (†) when its expected count is below 5 and G2 stays under 15.13, when it comes from a single paragraph, or when one of a group's several pieces holds all of it. All columns are in `tables/keyness.csv`.
+
+# %%
+keyness = study.keyness()
+write_table(keyness, "keyness", study.out_dir)
+rest = keyness[(keyness["by"] == group) & (keyness["reference"] == "rest")]
+fig = plots.plot_keyness(rest, n=6)
+save_figure(fig, f"keyness-{group}-vs-rest", study.out_dir)
+plt.show()
+
+
+# %%
+def strongest(table, g):
+    """The group's most overused term that is significant and not weak, if any."""
+    rows = table[(table["group"] == g) & (table["g2"] > 0) & (table["q"] < 0.05) & ~table["weak"]]
+    return rows.nlargest(1, "g2").iloc[0] if len(rows) else None
+
+
+lines = []
+for g in sorted(rest["group"].unique()):
+    row = strongest(rest, g)
+    n_sig = int(((rest["group"] == g) & (rest["q"] < 0.05) & (rest["g2"] > 0)).sum())
+    if row is None:
+        lines.append(f"- *{g}*: {n_sig} term(s) with q < 0.05, none with robust evidence.")
+    else:
+        lines.append(f"- *{g}*: {n_sig} term(s) with q < 0.05; the strongest robust one is **{row.term}** "
+                     f"({row.count_group} vs {row.count_reference} in the rest; {row.per_1000_group:.1f} vs "
+                     f"{row.per_1000_reference:.1f} per 1,000 words; Log Ratio {row.log_ratio:.2f}, "
+                     f"G2 = {row.g2:.1f}, z = {row.log_odds_z:.2f}).")
+weak_share = rest["weak"].mean()
+display(Markdown(
+    "\n".join(lines) + f"\n\nOf the {len(rest):,} group-against-rest tests, **{weak_share:.0%} are weak evidence**: "
+    "with about ten thousand words, most terms are too rare for a difference between groups to mean much."
+))
+
+# %% [markdown]
+# ### "Fightin' Words": the largest group against the rest
+# The weighted log-odds z-score shrinks differences in rare terms towards zero (the prior is the whole corpus), so the terms that stand out are frequent and consistently different.
+
+# %%
+largest = pieces.groupby(group)["words"].sum().idxmax()
+fig = plots.plot_log_odds(rest, largest)
+save_figure(fig, "keyness-log-odds", study.out_dir)
+plt.show()
+beyond = rest[(rest["group"] == largest) & (rest["log_odds_z"].abs() > 1.96)]
+display(Markdown(
+    f"For *{largest}* against the rest, {len(beyond)} term(s) have |z| > 1.96: "
+    + ", ".join(f"{r.term} ({r.log_odds_z:+.2f})" for r in beyond.sort_values("log_odds_z", ascending=False).itertuples())
+    + "." if len(beyond) else f"For *{largest}* against the rest, no term has |z| > 1.96."
+))
+
+# %% [markdown]
+# ### Pairs of groups
+# Each pair compared directly (where the column has few groups), counting the terms with robust evidence either way.
+
+# %%
+pairs = keyness[(keyness["by"] == group) & (keyness["reference"] != "rest")]
+if pairs.empty:
+    display(Markdown("_Too many groups to compare every pair._"))
+else:
+    robust = pairs[(pairs["q"] < 0.05) & ~pairs["weak"]]
+
+    def top_each_way(t):
+        more = ", ".join(t[t["g2"] > 0].nlargest(4, "g2")["term"]) or "—"
+        less = ", ".join(t[t["g2"] < 0].nsmallest(4, "g2")["term"]) or "—"
+        return pd.Series({"more in group": more, "more in reference": less})
+
+    summary = robust.groupby(["group", "reference"]).apply(top_each_way, include_groups=False)
+    counts = pairs.groupby(["group", "reference"]).agg(tested=("term", "size"),
+                                                       robust=("weak", lambda w: int((~w).sum())))
+    display(counts.join(summary).fillna("—"))
+
+# %% [markdown]
+# ## Keyness: each author against the rest
+
+# %%
+authors = keyness[(keyness["by"] == "author") & (keyness["reference"] == "rest")]
+if authors.empty:
+    display(Markdown("_Author is not a grouping column of this run._"))
+else:
+    fig = plots.plot_keyness(authors, n=5, ncols=4)
+    save_figure(fig, "keyness-author-vs-rest", study.out_dir)
+    plt.show()
+    robust_authors = authors[(authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]]
+    per_author = robust_authors.groupby("group")["term"].count().reindex(sorted(authors["group"].unique()), fill_value=0)
+    display(Markdown(
+        f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
+        f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "
+        "terms are also that piece's topic: notebook 03 separates topic from style."
+    ))
+
+# %% [markdown]
+# ## Translation or authorship? The glossary's effect
+# The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
+
+# %%
+usage = variant_usage(study, by="file")
+if usage.empty:
+    display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))
+else:
+    usage["group"] = usage["group"].str.rsplit("/", n=1).str[-1]
+    write_table(usage, "glossary_variants", study.out_dir)
+    fig = plots.plot_variants(usage)
+    save_figure(fig, "glossary-variants-by-file", study.out_dir)
+    plt.show()
+    exclusive = usage.groupby(["concept", "variant"])["group"].nunique()
+    single_file = [f"*{v}* (for {c})" for (c, v), n in exclusive.items() if n == 1 and v != c]
+    display(Markdown("Renderings found in one source file only: " + ", ".join(single_file) + "."
+                     if single_file else "No rendering is confined to one source file."))
+
+# %%
+plain = study.with_settings(use_glossary=False)
+keyness_plain = plain.keyness(by=[group])
+write_table(keyness_plain, "keyness_without_glossary", study.out_dir)
+rest_plain = keyness_plain[keyness_plain["reference"] == "rest"]
+rows, changed = [], {}
+for g in sorted(rest["group"].unique()):
+    with_g = rest[(rest["group"] == g) & (rest["g2"] > 0)].nlargest(8, "g2")["term"].tolist()
+    without_g = rest_plain[(rest_plain["group"] == g) & (rest_plain["g2"] > 0)].nlargest(8, "g2")["term"].tolist()
+    changed[g] = [t for t in without_g if t not in with_g]
+    rows.append({group: g, "with glossary": ", ".join(with_g), "without glossary": ", ".join(without_g)})
+display(Markdown(f"The eight terms each {group} group overuses most (by G2), with and without the glossary:"))
+display(pd.DataFrame(rows).set_index(group))
+moved = {g: terms for g, terms in changed.items() if terms}
+display(Markdown(
+    "Terms among a group's top eight **only without the glossary**: "
+    + "; ".join(f"*{g}*: {', '.join(t)}" for g, t in moved.items()) + ". "
+    "Where these are translation variants, the apparent difference belongs to the translator, not the authors."
+    if moved else "The glossary does not change any group's top overused terms."
+))
+
+# %%
+concepts = sorted(set(usage["concept"])) if not usage.empty else []
+terms = sorted(set(concepts) | set(usage["variant"])) if concepts else []
+compare = pd.concat([
+    rest[rest["term"].isin(terms)].assign(glossary="with"),
+    rest_plain[rest_plain["term"].isin(terms)].assign(glossary="without"),
+])
+if not compare.empty:
+    display(Markdown("Keyness (signed G2) of the glossary's concepts and of their variants, per group:"))
+    display(compare.pivot_table(index=["glossary", "term"], columns="group", values="g2").round(1))
+    # the concept's own keyness with the glossary against its plain rendering's without it
+    paired = (compare[compare["term"].isin(concepts)]
+              .pivot_table(index=["group", "term"], columns="glossary", values="g2"))
+    paired = paired.dropna() if {"with", "without"} <= set(paired.columns) else paired.iloc[0:0]
+    if len(paired):
+        paired["change"] = (paired["with"] - paired["without"]).abs()
+        big = paired.sort_values("change", ascending=False).head(3)
+        display(Markdown(
+            "The largest shifts: " + "; ".join(
+                f"*{term}* for *{g}*, G2 {row['without']:+.1f} without the glossary and {row['with']:+.1f} with it"
+                for (g, term), row in big.iterrows()) + ". "
+            "A group's apparent over- or under-use of a concept can thus come from how its texts were translated."
+        ))

@@ -1,0 +1,38 @@
+"""Plot functions return figures with the panels and labels a reader needs."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+
+from discourselab import plots
+from discourselab.study import open_study
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    from conftest import MINI
+    return open_study(MINI / "corpus.csv", tmp_path_factory.mktemp("out"))
+
+
+def test_keyness_small_multiples(study):
+    keyness = study.keyness(by=["author"])
+    fig = plots.plot_keyness(keyness[keyness["reference"] == "rest"], n=3)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 4  # one panel per author
+    assert all(ax.get_title().endswith("vs the rest") for ax in visible)
+
+
+def test_log_odds_labels_do_not_overlap(study):
+    keyness = study.keyness(by=["role"])
+    fig = plots.plot_log_odds(keyness, "academic", n_labels=5)
+    ys = sorted(text.xyann[1] for text in fig.axes[0].texts)
+    span = fig.axes[0].get_ylim()
+    assert all(b - a >= 0.039 * (span[1] - span[0]) * 0.9 for a, b in zip(ys, ys[1:]))
+
+
+def test_spread_keeps_extreme_and_gap():
+    import numpy as np
+    placed = plots._spread(np.array([3.0, 2.95, 2.9, 1.0]), gap=0.5, direction=1)
+    assert placed.tolist() == [3.0, 2.5, 2.0, 1.0]
