@@ -15,7 +15,7 @@ def pipe():
 
 
 def test_typography_folded():
-    assert normalize_typography("“people’s” ‘order’ city–district") == "\"people's\" 'order' city - district"
+    assert normalize_typography("“people’s” ‘order’ city–district") == "\"people's\" 'order' city district"
     assert word_tokens("“People’s” city–district, sub‑district") == ["people's", "city", "district", "sub-district"]
     assert count_words("It’s 56% of 1,730 — grass-roots") == 3
 
@@ -26,7 +26,7 @@ def test_quotes_and_possessives(pipe):
 
 def test_numbers_kept_out_by_default(pipe):
     tokens = pipe.analyze("In 2017, 56% of 1,730 members")
-    assert [(t, term) for t, term, _ in tokens if t[0].isdigit()] == [("2017", None), ("56%", None), ("1,730", None)]
+    assert [(t[0], t[1]) for t in tokens if t[0][0].isdigit()] == [("2017", None), ("56%", None), ("1,730", None)]
     assert TextPipeline(keep_numbers=True).terms("56% of members") == ["56%", "member"]
 
 
@@ -48,10 +48,18 @@ def test_glossary_on_and_off(pipe):
 
 
 def test_phrases_merge_and_keep_surface(pipe):
-    tokens = pipe.analyze("Big data helps social governance")
-    assert tokens[0] == ("Big data", "big data", 2)
-    assert tokens[-1] == ("social governance", "social governance", 2)
-    assert sum(words for *_, words in tokens) == 5  # big data helps social governance
+    text = "Big data helps social governance"
+    tokens = pipe.analyze(text)
+    assert tokens[0] == ("Big data", "big data", 2, 0, 8)
+    assert tokens[-1] == ("social governance", "social governance", 2, 15, 32)
+    assert sum(t[2] for t in tokens) == 5  # big data helps social governance
+
+
+def test_offsets_point_into_the_original_text(pipe):
+    text = "The “people’s” city–district"
+    for token, _, _, start, end in pipe.analyze(text):
+        assert text[start:end] == token
+    assert [t[0] for t in pipe.analyze(text)] == ["The", "people’s", "city", "district"]
 
 
 def test_stop_words(pipe):
@@ -81,7 +89,7 @@ def test_token_table_positions(pipe):
     paragraphs = pd.DataFrame({"doc_id": ["d", "d"], "paragraph_id": ["d:1", "d:2"],
                                "text": ["Party building matters.", "The masses, too."]})
     table = pipe.token_table(paragraphs)
-    assert table.columns.tolist() == ["doc_id", "paragraph_id", "position", "token", "term", "words"]
+    assert table.columns.tolist() == ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
     assert table["position"].tolist() == [0, 1, 2, 3, 4]
     assert table["term"].tolist()[:2] == ["party building", "matter"]
     assert table["term"].isna().tolist() == [False, False, True, False, True]

@@ -272,3 +272,99 @@ def plot_variants(usage: pd.DataFrame, *, ncols: int = 3) -> plt.Figure:
         ax.tick_params(axis="y", labelsize=8)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
     return fig
+
+
+def plot_tfidf(distinct: pd.DataFrame, *, n: int = 8, ncols: int = 4) -> plt.Figure:
+    """Small multiples: each group's top TF-IDF terms, labelled with raw count and paragraphs.
+
+    A term found in one paragraph only is drawn faint: it is one passage, not a habit.
+
+    Parameters
+    ----------
+    distinct : DataFrame
+        From :func:`discourselab.similarity.distinctive_terms` for one ``by`` column.
+    """
+    groups = sorted(distinct["group"].unique())
+    fig, axes = _grid(len(groups), ncols, (3.9, 0.26 * n + 1.0))
+    for ax, group in zip(axes, groups):
+        rows = distinct[distinct["group"] == group].nsmallest(n, "rank").iloc[::-1]
+        single = rows["paragraphs"].fillna(0) <= 1
+        ax.barh(range(len(rows)), rows["tfidf"], color=np.where(single, "#c9d3e6", "#4c72b0"))
+        ax.set_yticks(range(len(rows)), [f"{t} ({c:.0f}, {p:.0f}¶)" for t, c, p in
+                                         zip(rows["term"], rows["count"].fillna(0), rows["paragraphs"].fillna(0))],
+                      fontsize=7.5)
+        ax.set_title(wrap(group, 36), fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle("TF-IDF: term (count, paragraphs ¶); faint = found in one paragraph only", fontsize=9)
+    return fig
+
+
+def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, groups: pd.Series | None = None,
+                    title: str = "cosine similarity", cmap: str = "viridis") -> plt.Figure:
+    """Heatmap of a square similarity (or distance) table, rows in ``order``, group colours on the labels."""
+    order = order or list(table.index)
+    data = table.loc[order, order]
+    values = data.to_numpy().astype(float)
+    np.fill_diagonal(values, np.nan)  # the diagonal (each piece with itself) would swamp the scale
+    size = 0.45 * len(order) + 2.5
+    fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")
+    image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values))
+    ax.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(order)), order, fontsize=8)
+    if len(order) <= 20:
+        middle = np.nanmean(values)
+        for i in range(len(order)):
+            for j in range(len(order)):
+                if i != j:
+                    ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
+                            color="white" if values[i, j] < middle else "black")
+    if groups is not None:
+        colors = group_colors(groups.loc[order])
+        for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+            label.set_color(colors[groups[label.get_text()]])
+        _legend(ax, colors, groups.name or "group", loc="upper left")
+        ax.get_legend().set_bbox_to_anchor((1.25, 1.0))
+    fig.colorbar(image, ax=ax, shrink=0.7, label=title)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], *, color_by: pd.Series,
+                     mark_by: pd.Series | None = None) -> plt.Figure:
+    """Dendrograms side by side (e.g. topic vs style), leaf labels coloured by a group.
+
+    Parameters
+    ----------
+    linkages : list of (linkage matrix, title)
+    labels : list of str
+        Leaf names, in the row order the linkages were computed on.
+    color_by : Series
+        Group of each leaf (indexed by label), for colour.
+    mark_by : Series, optional
+        A second grouping (e.g. source file), shown as a short tag after each label.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    colors = group_colors(color_by.loc[labels])
+    tags = {}
+    if mark_by is not None:
+        codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
+        tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
+    fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
+                             layout="constrained", squeeze=False)
+    for ax, (matrix, title) in zip(axes[0], linkages):
+        dendrogram(matrix, labels=[f"{label}{tags.get(label, '')}" for label in labels], orientation="left",
+                   ax=ax, color_threshold=0, above_threshold_color="#555", leaf_font_size=8)
+        for text in ax.get_yticklabels():
+            name = text.get_text().split(" [")[0]
+            text.set_color(colors[color_by[name]])
+        ax.set_title(title, fontsize=10)
+        ax.spines[["top", "right", "left"]].set_visible(False)
+    handles = [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
+    fig.legend(handles, list(colors), title=color_by.name or "group", loc="outside lower center",
+               ncol=min(len(colors), 6), frameon=False, fontsize=8)
+    if mark_by is not None:
+        key = "; ".join(f"[{c}] {v}" for v, c in codes.items())
+        fig.suptitle(f"{mark_by.name or 'tag'} in brackets: {key}", fontsize=7)
+    return fig

@@ -34,11 +34,12 @@ from nltk.tokenize import MWETokenizer
 from . import config
 from .errors import CorpusError
 
+# One character for one character, so that offsets in the folded text are offsets in the original.
 _TYPOGRAPHY = str.maketrans({
     "\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'", "\u201b": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"',
-    "\u2010": "-", "\u2011": "-", "\u00ad": "",
-    "\u2013": " - ", "\u2014": " - ", "\u2015": " - ", "\u2212": " - ",
+    "\u2010": "-", "\u2011": "-",
+    "\u2013": " ", "\u2014": " ", "\u2015": " ", "\u2212": " ",
     "\u00a0": " ", "\u3000": " ",
 })
 _TOKEN = re.compile(r"(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)|(?P<number>\d+(?:[.,]\d+)*%?)")
@@ -47,10 +48,10 @@ _SEP = " "
 
 
 def normalize_typography(text: str) -> str:
-    """Fold typographic quotes, apostrophes, hyphens and dashes to ASCII.
+    """Fold typographic quotes, apostrophes, hyphens and dashes to ASCII, one character for one.
 
-    En and em dashes become a spaced hyphen (a separator); hyphen characters
-    inside words become ``-``.
+    En and em dashes become a space (a separator); hyphen characters inside
+    words become ``-``. The result has the same length as the input.
     """
     return text.translate(_TYPOGRAPHY)
 
@@ -130,7 +131,7 @@ class Settings:
 
 
 #: Columns of the token table, in order.
-TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words"]
+TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
 _NUMBER = "\x00number"
 
 
@@ -205,33 +206,36 @@ class TextPipeline:
         words = _WORD.findall(normalize_typography(phrase.lower()))
         return _SEP.join(form for w in words for form in self._forms(w))
 
-    def analyze(self, text: str) -> list[tuple[str, str | None, int]]:
+    def analyze(self, text: str) -> list[tuple[str, str | None, int, int, int]]:
         """The tokens of a text.
 
         Returns
         -------
-        list of (token, term, words)
+        list of (token, term, words, start, end)
             ``token``: the surface form (merged expressions joined by spaces);
             ``term``: the normalized term, or None for a stop word or number;
-            ``words``: how many running words the token spans (0 for numbers).
+            ``words``: how many running words the token spans (0 for numbers);
+            ``start``, ``end``: character offsets of the token in ``text``.
         """
-        surfaces, forms, words = [], [], []
+        surfaces, forms, words, spans = [], [], [], []
         for match in _TOKEN.finditer(normalize_typography(text)):
-            surface = match.group()
+            surface = text[match.start():match.end()]
             if match.lastgroup == "number":
                 surfaces.append(surface)
                 forms.append(_NUMBER)
                 words.append(0)
+                spans.append(match.span())
                 continue
-            low = surface.lower()
+            low = match.group().lower()
             low = low[:-2] if low.endswith("'s") else low
             for k, form in enumerate(self._forms(low)):
                 surfaces.append(surface)
                 forms.append(form)
                 words.append(0 if k else 1)
-        return self._merge(surfaces, forms, words)
+                spans.append(match.span())
+        return self._merge(surfaces, forms, words, spans)
 
-    def _merge(self, surfaces, forms, words):
+    def _merge(self, surfaces, forms, words, spans):
         """Merge multiword expressions, map glossary variants, drop stop words."""
         s = self.settings
         out, i = [], 0
@@ -246,13 +250,13 @@ class TextPipeline:
                 term = None
             elif len(term) < s.min_length:
                 term = None
-            out.append((surface, term, sum(words[i:i + n])))
+            out.append((surface, term, sum(words[i:i + n]), spans[i][0], spans[i + n - 1][1]))
             i += n
         return out
 
     def terms(self, text: str) -> list[str]:
         """The counted terms of a text, in order (an ``analyzer`` for scikit-learn)."""
-        return [term for _, term, _ in self.analyze(text) if term is not None]
+        return [token[1] for token in self.analyze(text) if token[1] is not None]
 
     def __call__(self, text: str) -> list[str]:
         return self.terms(text)
@@ -270,7 +274,8 @@ class TextPipeline:
         DataFrame
             ``doc_id``, ``paragraph_id``, ``position`` (0-based, running through
             the piece), ``token`` (surface form), ``term`` (normalized; missing
-            for stop words and numbers) and ``words`` (running words spanned).
+            for stop words and numbers), ``words`` (running words spanned), and
+            ``start``, ``end`` (character offsets in the paragraph's text).
         """
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
         position: dict[str, int] = {}
@@ -280,14 +285,16 @@ class TextPipeline:
             columns["doc_id"] += [doc_id] * len(tokens)
             columns["paragraph_id"] += [para_id] * len(tokens)
             columns["position"] += range(start, start + len(tokens))
-            for surface, term, words in tokens:
+            for surface, term, words, start_char, end_char in tokens:
                 columns["token"].append(surface)
                 columns["term"].append(term)
                 columns["words"].append(words)
+                columns["start"].append(start_char)
+                columns["end"].append(end_char)
             position[doc_id] = start + len(tokens)
         table = pd.DataFrame(columns)
-        table["position"] = table["position"].astype("int64")
-        table["words"] = table["words"].astype("int64")
+        for column in ("position", "words", "start", "end"):
+            table[column] = table[column].astype("int64")
         return table
 
 

@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Distinctive vocabulary and similarity between authors
+# Which terms set each piece, author and group apart (TF-IDF), which pieces resemble each other in what they say (cosine similarity) and in how they say it (Burrows' Delta), and whether pieces group by role, by author or by translator.
+
+# %% tags=["parameters"]
+# Parameters (papermill). None means the project's default: the seed corpus.
+manifest = None
+out_dir = None
+by = None
+seed = 0
+mfw = 100  # most frequent words for Burrows' Delta
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from discourselab import plots
+from discourselab.io import save_figure, write_table
+from discourselab.similarity import (TFIDF_DEFAULTS, burrows_delta, cluster, cosine_table, distinctive_terms,
+                                     fit_tfidf, grouping_test, similarity_pairs)
+from discourselab.study import open_study
+
+study = open_study(manifest, out_dir, by, seed)
+pieces = study.pieces.set_index("doc_id", drop=False)
+group = "role" if "role" in study.by else study.by[-1]
+pd.set_option("display.precision", 2)
+
+# %% [markdown]
+# ## Distinctive terms (TF-IDF)
+# Each piece, author or group is one document; scikit-learn's `TfidfVectorizer` is fed by the project's own text pipeline, so its terms are those of every other notebook. Beside each term: its raw count and how many paragraphs hold it, so that a term from a single passage shows as such.
+
+# %%
+frequencies = study.frequencies()
+levels = list(dict.fromkeys(["doc_id", *study.by]))
+tfidf = pd.concat([distinctive_terms(study.pieces, b, study.pipeline, frequencies, n=30) for b in levels],
+                  ignore_index=True)
+write_table(tfidf, "tfidf", study.out_dir)
+display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.items())} "
+                 "(sublinear tf: 1 + log tf, so one repetitive passage does not dominate; smoothed idf)."))
+
+# %%
+for level in [b for b in levels if b != "doc_id"]:
+    rows = tfidf[tfidf["by"] == level]
+    fig = plots.plot_tfidf(rows, n=8, ncols=4 if rows["group"].nunique() > 6 else 3)
+    save_figure(fig, f"tfidf-by-{level}", study.out_dir)
+    plt.show()
+
+# %%
+top = tfidf[(tfidf["by"] == group) & (tfidf["rank"] <= 10)]
+single_share = (top["paragraphs"] <= 1).mean()
+display(Markdown(
+    f"Of the ten top TF-IDF terms of each {group} group, {single_share:.0%} come from a single paragraph. "
+    f"With only {pieces[group].nunique()} {group} documents, idf takes few distinct values "
+    "(a term is in 1, 2, ... of them), so TF-IDF mostly ranks the terms a group has to itself by how often it uses them: "
+    "read the counts beside the scores."
+))
+
+# %% [markdown]
+# ## Similarity between pieces
+# Cosine similarity of the pieces' TF-IDF vectors (what they talk about), and Burrows' Delta on the most frequent word forms, function words included and without lemmas (how they write). Delta is a distance: smaller means more alike.
+
+# %%
+vectorizer, matrix = fit_tfidf(study.pieces.set_index("doc_id")["text"], study.pipeline)
+names = study.pieces["doc_id"].tolist()
+cosine = cosine_table(matrix, names)
+delta = burrows_delta(study.pieces, mfw=mfw)
+pairs = similarity_pairs(cosine, delta, study.pieces)
+write_table(pairs, "similarity", study.out_dir)
+topic_tree, style_tree = cluster(matrix, metric="cosine"), cluster(delta)
+
+# %%
+from scipy.cluster.hierarchy import leaves_list
+
+order = [names[i] for i in leaves_list(topic_tree)]
+fig = plots.plot_similarity(cosine, order=order, groups=pieces[group], title="cosine similarity (TF-IDF)")
+save_figure(fig, "similarity-cosine-heatmap", study.out_dir)
+plt.show()
+closest = pairs.nlargest(3, "cosine")
+display(Markdown(
+    f"Cosine similarities between pieces range from {pairs['cosine'].min():.2f} to {pairs['cosine'].max():.2f} "
+    f"(median {pairs['cosine'].median():.2f}). The closest pairs: "
+    + "; ".join(f"{r.piece_a} and {r.piece_b} ({r.cosine:.2f})" for r in closest.itertuples()) + "."
+))
+
+# %%
+fig = plots.plot_dendrograms(
+    [(topic_tree, "Topic: TF-IDF cosine (average linkage)"), (style_tree, f"Style: Burrows' Delta, {mfw} MFW")],
+    names, color_by=pieces[group], mark_by=pieces["file"].str.rsplit("/", n=1).str[-1].rename("source file"),
+)
+save_figure(fig, "similarity-dendrograms", study.out_dir)
+plt.show()
+
+# %% [markdown]
+# ## Do pieces group by role, by author or by source file?
+# Each source file was translated by a different person. If pieces from one file resemble each other more than pieces of one role do, the translator's hand is part of what the comparison measures. For each grouping, the table compares the mean similarity of pairs in the same group with that of pairs in different groups; the p-value comes from shuffling the group labels over the pieces (999 times, seeded).
+
+# %%
+columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces]
+tests = pd.DataFrame([grouping_test(pairs, study.pieces, c, v, seed=seed)
+                      for c in columns for v in ("cosine", "delta")])
+tests["p (closer within)"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
+write_table(tests, "similarity_grouping", study.out_dir)
+display(tests[["column", "value", "same_pairs", "within", "between", "difference", "p (closer within)"]])
+
+
+# %%
+def verdict(column, value):
+    row = tests[(tests["column"] == column) & (tests["value"] == value)].iloc[0]
+    if pd.isna(row["difference"]):
+        return f"cannot be tested by *{column}* (no two pieces share a value)"
+    p = row["p (closer within)"]
+    return (f"pieces of the same *{column}* are {'closer' if p < 0.05 else 'not reliably closer'} "
+            f"({value} {row['within']:.2f} within against {row['between']:.2f} between, permutation p = {p:.3f}, "
+            f"{row['same_pairs']} same-{column} pairs)")
+
+
+display(Markdown("\n".join(f"- {value.capitalize()}: " + "; ".join(verdict(c, value) for c in columns) + "."
+                           for value in ("cosine", "delta"))))
+def p_of(column, value):
+    row = tests[(tests["column"] == column) & (tests["value"] == value)]
+    return row["p (closer within)"].iloc[0] if len(row) else float("nan")
+
+
+if "file" in columns and group != "file" and pieces["file"].nunique() > 1:
+    better = [v for v in ("cosine", "delta") if p_of("file", v) <= p_of(group, v)]
+    comparison = (
+        f"The source file groups pieces at least as well as the {group} does on {' and '.join(better)}: "
+        f"there, a difference between {group} groups may partly be a difference between translators."
+        if better else
+        f"The {group} groups pieces better than the source file does, on both topic and style "
+        f"(p = {p_of(group, 'cosine'):.3f} and {p_of(group, 'delta'):.3f} for {group}, against "
+        f"{p_of('file', 'cosine'):.3f} and {p_of('file', 'delta'):.3f} for file): the translators' hands "
+        "do not explain the grouping, though with so few pieces neither test is strong."
+    )
+else:
+    comparison = "The corpus has one source file per piece or only one file, so translation cannot be told apart here."
+display(Markdown(
+    f"With {len(pieces)} pieces these tests have little power, and {group} and source file overlap "
+    f"({pieces.groupby('file')[group].nunique().gt(1).sum()} file(s) hold more than one {group}). " + comparison
+))

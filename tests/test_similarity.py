@@ -1,0 +1,81 @@
+"""TF-IDF, cosine, Burrows' Delta and the grouping test, against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, grouping_test,
+                                     similarity_pairs)
+from discourselab.text import TextPipeline
+
+
+def test_cosine_by_hand():
+    # (1, 0, 1) . (1, 1, 0) = 1; |each| = sqrt(2) -> cos = 1 / 2. (1, 0, 1) and (0, 1, 0) are orthogonal.
+    table = cosine_table(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]]), ["x", "y", "z"])
+    assert table.loc["x", "y"] == pytest.approx(0.5)
+    assert table.loc["x", "z"] == pytest.approx(0.0)
+    assert table.loc["y", "z"] == pytest.approx(1 / np.sqrt(2))
+
+
+def test_burrows_delta_three_texts_by_hand():
+    # Most frequent words: a (4), b (4); c (1) is left out with mfw=2.
+    # Relative frequencies: a = (2/4, 1/3, 1/2), b = (1/4, 2/3, 1/2)
+    # a: mean 0.44444, sd (ddof 1) 0.096225 -> z = (0.57735, -1.15470, 0.57735)
+    # b: mean 0.47222, sd 0.209718          -> z = (-1.05963, 0.92717, 0.13245)
+    # Delta(1,2) = (1.73205 + 1.98680) / 2 = 1.85943
+    # Delta(1,3) = (0 + 1.19208) / 2 = 0.59604
+    # Delta(2,3) = (1.73205 + 0.79472) / 2 = 1.26339
+    pieces = pd.DataFrame({"doc_id": ["t1", "t2", "t3"], "text": ["a a b c", "a b b", "a b"]})
+    delta = burrows_delta(pieces, mfw=2)
+    assert delta.loc["t1", "t2"] == pytest.approx(1.85943, abs=1e-4)
+    assert delta.loc["t1", "t3"] == pytest.approx(0.59604, abs=1e-4)
+    assert delta.loc["t2", "t3"] == pytest.approx(1.26339, abs=1e-4)
+    assert (np.diag(delta) == 0).all() and np.allclose(delta, delta.T)
+
+
+def test_distinctive_terms_by_group():
+    pieces = pd.DataFrame({"doc_id": ["a", "b", "c"], "role": ["x", "x", "y"],
+                           "text": ["trade union trade union work", "trade union work", "big data work"]})
+    table = distinctive_terms(pieces, "role", TextPipeline(), n=3)
+    top = table.groupby("group").first()["term"]
+    # "work" is in both groups (lowest idf); each group's own term ranks first
+    assert top["x"] == "trade union" and top["y"] == "big data"
+    assert list(table.columns[:5]) == ["by", "group", "rank", "term", "tfidf"]
+
+
+def test_clustering_orders_close_pieces_together():
+    distances = pd.DataFrame([[0, 1, 9], [1, 0, 9], [9, 9, 0]], index=list("abc"), columns=list("abc"))
+    merges = cluster(distances)
+    assert sorted(merges[0][:2]) == [0, 1]  # a and b merge first
+    assert merges[0][2] == pytest.approx(1)
+
+
+@pytest.fixture
+def grouped_pairs():
+    pieces = pd.DataFrame({"doc_id": list("abcdef"), "role": ["r1"] * 3 + ["r2"] * 3,
+                           "author": list("abcdef")})
+    near = {("a", "b"), ("a", "c"), ("b", "c"), ("d", "e"), ("d", "f"), ("e", "f")}
+    ids = pieces["doc_id"].tolist()
+    cos = pd.DataFrame([[1.0 if x == y else (0.9 if (x, y) in near or (y, x) in near else 0.1) for y in ids]
+                        for x in ids], index=ids, columns=ids)
+    pairs = similarity_pairs(cos, 1 - cos, pieces, columns=("role", "author"))
+    return pairs, pieces
+
+
+def test_grouping_test_finds_clear_grouping(grouped_pairs):
+    pairs, pieces = grouped_pairs
+    result = grouping_test(pairs, pieces, "role", "cosine", permutations=199, seed=1)
+    assert result["within"] == pytest.approx(0.9) and result["between"] == pytest.approx(0.1)
+    # only 10 distinct labellings of 6 pieces into 3 + 3 exist: 2 of them give the observed split
+    assert result["p_greater"] < 0.3
+    assert result["p_less"] > 0.9
+    again = grouping_test(pairs, pieces, "role", "cosine", permutations=199, seed=1)
+    assert again == result  # seeded: the same input gives the same result
+
+
+def test_grouping_test_without_shared_groups(grouped_pairs):
+    pairs, pieces = grouped_pairs
+    result = grouping_test(pairs, pieces, "author", "cosine")
+    assert result["same_pairs"] == 0 and np.isnan(result["difference"])
