@@ -368,3 +368,20 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
         key = "; ".join(f"[{c}] {v}" for v, c in codes.items())
         fig.suptitle(f"{mark_by.name or 'tag'} in brackets: {key}", fontsize=7)
     return fig
+
+
+def plot_rates(rates: pd.DataFrame, *, title: str = "per 1,000 words") -> plt.Figure:
+    """Annotated heatmap of rates: rows are terms, columns groups (a missing rate is 0)."""
+    data = rates.fillna(0.0)
+    fig, ax = plt.subplots(figsize=(1.3 * data.shape[1] + 3, 0.4 * data.shape[0] + 1.6), layout="constrained")
+    image = ax.imshow(data.to_numpy(), cmap="Blues", aspect="auto")
+    ax.set_xticks(range(data.shape[1]), [wrap(c, 16) for c in data.columns], fontsize=8)
+    ax.set_yticks(range(data.shape[0]), data.index, fontsize=8)
+    top = data.to_numpy().max() or 1.0
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            value = data.iat[i, j]
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if value > top * 0.6 else "black")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=title)
+    return fig
