@@ -385,3 +385,78 @@ def plot_rates(rates: pd.DataFrame, *, title: str = "per 1,000 words") -> plt.Fi
                     color="white" if value > top * 0.6 else "black")
     fig.colorbar(image, ax=ax, shrink=0.8, label=title)
     return fig
+
+
+def plot_topic_diagnostics(diagnostics: pd.DataFrame, chosen: tuple[str, int] | None = None) -> plt.Figure:
+    """Coherence, exclusivity and stability against k: one line per model, mean over seeds with its range.
+
+    ``chosen`` (model, k) is ringed in every panel.
+    """
+    measures = [("coherence", "coherence (NPMI)"), ("exclusivity", "exclusivity"),
+                ("stability", "stability (top-term overlap)")]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
+    colors = group_colors(diagnostics["model"])
+    for ax, (measure, title) in zip(axes, measures):
+        for model, rows in diagnostics.groupby("model", sort=True):
+            stats = rows.groupby("k")[measure].agg(["mean", "min", "max"])
+            ax.plot(stats.index, stats["mean"], marker="o", color=colors[model], label=model.upper())
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=colors[model], alpha=0.18, lw=0)
+            if chosen is not None and chosen[0] == model and chosen[1] in stats.index:
+                ax.plot([chosen[1]], [stats.loc[chosen[1], "mean"]], marker="o", ms=15, mfc="none",
+                        mec="black", mew=1.5, ls="")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("number of topics k")
+        ax.set_xticks(sorted(diagnostics["k"].unique()))
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(frameon=False, title="model (band: range over seeds)", fontsize=8, title_fontsize=8)
+    if chosen is not None:
+        fig.suptitle(f"chosen: {chosen[0].upper()} with k = {chosen[1]} (ringed)", fontsize=10)
+    return fig
+
+
+def plot_topic_heatmap(prevalence: pd.DataFrame, labels: dict[int, str], *, title: str = "") -> plt.Figure:
+    """Groups by topics: the share of each group's text given to each topic, values printed."""
+    table = prevalence.pivot(index="group", columns="topic", values="share").sort_index()
+    values = table.to_numpy()
+    width = max(6.0, 1.25 * values.shape[1] + 3)
+    fig, ax = plt.subplots(figsize=(width, 0.42 * values.shape[0] + 2.4), layout="constrained")
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=max(values.max(), 1e-9), aspect="auto")
+    ax.set_xticks(range(values.shape[1]), [wrap(labels.get(t, f"T{t}"), 16) for t in table.columns], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(values.shape[0]), table.index, fontsize=8)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            ax.text(j, i, f"{values[i, j]:.0%}", ha="center", va="center", fontsize=7.5,
+                    color="white" if values[i, j] > 0.6 * values.max() else "black")
+    fig.colorbar(image, ax=ax, shrink=0.7, label="share of the group's words")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_topic_prevalence(prevalence: pd.DataFrame, labels: dict[int, str], *, ncols: int | None = None) -> plt.Figure:
+    """One panel per topic: each group's share as a point with its bootstrap interval.
+
+    Groups are labelled with their number of documents (n); a group of one
+    document has no interval.
+    """
+    topics = sorted(prevalence["topic"].unique())
+    ncols = ncols or (2 if len(topics) <= 4 else 3)
+    groups = sorted(prevalence["group"].unique(), key=str)
+    colors = group_colors(groups)
+    fig, axes = _grid(len(topics), min(ncols, len(topics)), (3.6, 0.35 * len(groups) + 1.3))
+    top = np.nanmax([prevalence["ci_high"].max(), prevalence["share"].max()])
+    for ax, topic in zip(axes, topics):
+        rows = prevalence[prevalence["topic"] == topic].set_index("group").loc[groups]
+        y = np.arange(len(groups))
+        spans = rows.dropna(subset=["ci_low", "ci_high"])
+        ax.hlines(y[rows.index.get_indexer(spans.index)], spans["ci_low"], spans["ci_high"], color="#888", lw=1.4)
+        ax.scatter(rows["share"], y, c=[colors[g] for g in groups], s=30, zorder=3)
+        ax.set_yticks(y, [f"{wrap(g, 22)} (n={n})" for g, n in zip(groups, rows["documents"])], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, top * 1.05)
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.set_title(wrap(labels.get(topic, f"T{topic}"), 40), fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.supxlabel("share of the group's words (line: 95% bootstrap interval over its n documents)", fontsize=9)
+    return fig

@@ -35,6 +35,7 @@ from nbconvert import HTMLExporter
 from tqdm import tqdm
 
 from . import config, render
+from . import progress as progress_env
 from .corpus import Corpus, load_corpus
 from .errors import CorpusError
 from .io import write_table
@@ -91,12 +92,22 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bo
     The kernel runs in ``out_dir``; paths in ``parameters`` are relative to it.
     """
     notebook = jupytext.read(source)
+    for i, cell in enumerate(notebook.cells):
+        cell["id"] = f"{source.stem[:2]}-{i:03d}"  # stable ids: a rerun changes only what changed
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
-    papermill.execute_notebook(
-        notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
-        progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
-    )
+    previous = os.environ.get(progress_env.ENV)
+    os.environ[progress_env.ENV] = "0"  # the kernel inherits it: no bars inside the rendered notebooks
+    try:
+        papermill.execute_notebook(
+            notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
+            progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(progress_env.ENV, None)
+        else:
+            os.environ[progress_env.ENV] = previous
     return target
 
 

@@ -1,0 +1,443 @@
+"""Topic models on paragraphs (or fixed-size chunks), aggregated to pieces, authors and groups.
+
+Eleven pieces are too few documents for a topic model, so the documents are
+paragraphs (or chunks of ``chunk_words`` running words). Two scikit-learn models:
+NMF on TF-IDF and LDA on counts, each with the seed passed through.
+
+Diagnostics, computed on the corpus itself for each model, number of topics k
+and seed:
+
+``coherence``
+    Mean NPMI over pairs of each topic's top terms, with probabilities from
+    document co-occurrence (Bouma 2009; Aletras and Stevenson 2013): from -1
+    (never together) through 0 (independent) to 1 (always together).
+``exclusivity``
+    Mean over each topic's top terms of the share of the term's weight that
+    lies in that topic (1: the term belongs to this topic alone).
+``stability``
+    Mean overlap (Jaccard) of the top-term sets of matched topics between this
+    run and the runs with the other seeds; topics are matched one to one by the
+    Hungarian algorithm. 1 means every seed finds the same topics.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from sklearn.decomposition import NMF, LatentDirichletAllocation
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+from .errors import CorpusError
+
+MODELS = ("nmf", "lda")
+#: A model needs at least this many documents per topic to be worth reading.
+MIN_DOCS_PER_TOPIC = 5
+
+
+class SmallCorpusWarning(UserWarning):
+    """The corpus has few documents for the number of topics asked for."""
+
+
+@dataclass
+class TopicDocuments:
+    """Documents for topic modelling: the count matrix and what each row is."""
+
+    counts: csr_matrix
+    vocabulary: np.ndarray
+    docs: pd.DataFrame  # doc_id, unit_id, words
+
+
+def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_words: int = 200,
+                    min_df: int = 2) -> TopicDocuments:
+    """A document-term count matrix of paragraphs or chunks.
+
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table.
+    unit : "paragraph" or "chunk"
+        Paragraphs, or consecutive runs of ``chunk_words`` running words within a piece.
+    min_df : int
+        Keep terms found in at least this many documents.
+
+    Returns
+    -------
+    TopicDocuments
+        ``docs`` has ``doc_id``, ``unit_id`` (the paragraph id, or ``doc_id#n``)
+        and ``words`` (running words) for each row of ``counts``.
+    """
+    table = tokens[["doc_id", "paragraph_id", "term", "words"]]
+    if unit == "paragraph":
+        unit_ids = table["paragraph_id"]
+    elif unit == "chunk":
+        running = table.groupby("doc_id", sort=False)["words"].cumsum() - table["words"]
+        unit_ids = table["doc_id"] + "#" + (running // chunk_words).astype(str)
+    else:
+        raise ValueError(f"unit must be 'paragraph' or 'chunk', not {unit!r}")
+    table = table.assign(unit_id=unit_ids)
+    order = table["unit_id"].drop_duplicates()
+    docs = (table.groupby("unit_id", sort=False).agg(doc_id=("doc_id", "first"), words=("words", "sum"))
+            .loc[order].reset_index()[["doc_id", "unit_id", "words"]])
+    terms = table.dropna(subset=["term"]).groupby("unit_id", sort=False)["term"].agg(list)
+    lists = [terms.get(u, []) for u in docs["unit_id"]]
+    vectorizer = CountVectorizer(analyzer=lambda doc: doc, min_df=min(min_df, max(1, len(lists))))
+    counts = vectorizer.fit_transform(lists)
+    return TopicDocuments(counts.tocsr(), vectorizer.get_feature_names_out(), docs)
+
+
+def check_size(n_docs: int, k: int) -> None:
+    """Stop when k topics cannot be fitted; warn when the documents are few for k."""
+    if k < 2 or n_docs <= k:
+        raise CorpusError(f"{n_docs} documents cannot support {k} topics (need k >= 2 and more documents than topics)")
+    if n_docs < MIN_DOCS_PER_TOPIC * k:
+        warnings.warn(f"only {n_docs} documents for {k} topics (fewer than {MIN_DOCS_PER_TOPIC} per topic): "
+                      "the topics will be unstable and should be read with care", SmallCorpusWarning, stacklevel=2)
+
+
+def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: int = 0,
+               max_iter: int | None = None):
+    """Fit NMF (on TF-IDF) or LDA (on counts) with ``k`` topics.
+
+    Returns
+    -------
+    estimator, doc_topic, topic_term
+        The fitted scikit-learn estimator; document-topic shares (rows sum to
+        1; a document with no weight gets equal shares); topic-term weights
+        (rows sum to 1).
+    """
+    check_size(documents.counts.shape[0], k)
+    if model == "nmf":
+        matrix = TfidfTransformer(sublinear_tf=True).fit_transform(documents.counts)
+        estimator = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
+    elif model == "lda":
+        matrix = documents.counts
+        estimator = LatentDirichletAllocation(n_components=k, random_state=seed, max_iter=max_iter or 50,
+                                              learning_method="batch")
+    else:
+        raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Maximum number of iterations")
+        doc_topic = estimator.fit_transform(matrix)
+    return estimator, _normalize(doc_topic), _normalize(estimator.components_)
+
+
+def _normalize(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=float)
+    sums = matrix.sum(axis=1, keepdims=True)
+    equal = np.full_like(matrix, 1.0 / matrix.shape[1])
+    return np.where(sums > 0, matrix / np.where(sums > 0, sums, 1.0), equal)
+
+
+def top_term_indices(topic_term: np.ndarray, n: int) -> np.ndarray:
+    """Indices of each topic's ``n`` heaviest terms (ties by index, so deterministic)."""
+    return np.argsort(-topic_term, axis=1, kind="stable")[:, :n]
+
+
+def npmi_coherence(counts: csr_matrix, top: np.ndarray) -> np.ndarray:
+    """NPMI coherence of each topic (row of ``top``: term indices) over document co-occurrence."""
+    present = (counts > 0).astype(float).tocsc()
+    n_docs = counts.shape[0]
+    scores = []
+    for terms in top:
+        pairs = []
+        cols = present[:, terms]
+        p = np.asarray(cols.sum(axis=0)).ravel() / n_docs
+        joint = (cols.T @ cols).toarray() / n_docs
+        for i, j in combinations(range(len(terms)), 2):
+            if joint[i, j] == 0:
+                pairs.append(-1.0)
+            elif joint[i, j] == 1:
+                pairs.append(1.0)
+            else:
+                pairs.append(np.log(joint[i, j] / (p[i] * p[j])) / -np.log(joint[i, j]))
+        scores.append(np.mean(pairs) if pairs else np.nan)
+    return np.array(scores)
+
+
+def exclusivity(topic_term: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Mean share of each top term's weight that lies in its own topic."""
+    share = topic_term / np.where(topic_term.sum(axis=0) > 0, topic_term.sum(axis=0), 1.0)
+    return np.array([share[k, terms].mean() for k, terms in enumerate(top)])
+
+
+def match_topics(top_a: np.ndarray, top_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Match topics of two runs one to one, maximizing the Jaccard overlap of their top terms.
+
+    Returns
+    -------
+    pairs, overlaps
+        ``pairs[i] = (topic in a, topic in b)`` and the Jaccard overlap of each pair.
+    """
+    sets_a, sets_b = [set(t) for t in top_a], [set(t) for t in top_b]
+    jaccard = np.array([[len(a & b) / len(a | b) for b in sets_b] for a in sets_a])
+    rows, cols = linear_sum_assignment(-jaccard)
+    return np.column_stack([rows, cols]), jaccard[rows, cols]
+
+
+@dataclass
+class TopicFit:
+    """One fitted model: its name, k, seed, shares and top terms."""
+
+    model: str
+    k: int
+    seed: int
+    doc_topic: np.ndarray
+    topic_term: np.ndarray
+    top: np.ndarray
+
+
+def fit(documents: TopicDocuments, k: int, model: str, seed: int, n_top: int = 10) -> TopicFit:
+    """:func:`fit_topics` kept with its top-term indices."""
+    _, doc_topic, topic_term = fit_topics(documents, k, model=model, seed=seed)
+    return TopicFit(model, k, seed, doc_topic, topic_term, top_term_indices(topic_term, n_top))
+
+
+def subsample(documents: TopicDocuments, size: int, seed: int = 0) -> TopicDocuments:
+    """``size`` documents drawn without replacement (seeded), in their original order, same vocabulary."""
+    n = documents.counts.shape[0]
+    if size >= n:
+        return documents
+    keep = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    return TopicDocuments(documents.counts[keep], documents.vocabulary,
+                          documents.docs.iloc[keep].reset_index(drop=True))
+
+
+def feasible_ks(n_docs: int, ks) -> list[int]:
+    """The values of k with at least ``MIN_DOCS_PER_TOPIC`` documents per topic."""
+    return [k for k in ks if k >= 2 and n_docs >= MIN_DOCS_PER_TOPIC * k]
+
+
+def candidate_ks(n_docs: int, ks, sample: float = 0.9) -> tuple[list[int], bool]:
+    """The values of k to try, and whether the corpus is below the minimum for all of them.
+
+    Normally the :func:`feasible_ks`. When none is feasible, the smallest
+    values that can be fitted at all (k >= 2 and more sampled documents than
+    topics, at most 3) are returned with ``True``, so that a notebook can show
+    the model with a clear warning; with fewer than three documents, no model
+    can be fitted and a :class:`~discourselab.errors.CorpusError` says so.
+    """
+    ks = sorted(set(ks))
+    feasible = feasible_ks(n_docs, ks)
+    if feasible:
+        return feasible, False
+    sampled = round(sample * n_docs)
+    fallback = [k for k in ks if 2 <= k <= 3 and k < sampled]
+    if not fallback:
+        raise CorpusError(f"{n_docs} documents are too few for a topic model "
+                          f"(k = 2 needs at least {MIN_DOCS_PER_TOPIC * 2}; try unit='chunk' with fewer words per chunk)")
+    return fallback, True
+
+
+def diagnose(documents: TopicDocuments, ks, *, models=MODELS, seeds=(0, 1, 2, 3, 4), n_top: int = 10,
+             sample: float = 0.9, max_docs: int | None = None, progress=None) -> pd.DataFrame:
+    """Coherence, exclusivity and stability for every model, k and seed.
+
+    Each seed's run fits the model, with that seed, on its own random sample of
+    the documents (``sample`` of them, drawn with that seed), so stability
+    measures how far the topics depend on which paragraphs happen to be there
+    and on the model's random start (after Greene, O'Callaghan and
+    Cunningham 2014). NMF's start (``nndsvda``) does not depend on the seed; the
+    sample does.
+
+    Parameters
+    ----------
+    documents : TopicDocuments
+    ks : iterable of int
+        Numbers of topics to try; values the corpus cannot support stop with a
+        :class:`~discourselab.errors.CorpusError` (see :func:`check_size`).
+    models : iterable of str
+    seeds : iterable of int
+        At least two, for stability.
+    n_top : int
+        Top terms per topic used by all three measures.
+    sample : float
+        Share of the documents each run sees (1.0: all, so only the model's
+        random start varies).
+    max_docs : int, optional
+        Cap on the documents each run sees, for large corpora.
+    progress : callable, optional
+        Wraps the iterable of (model, k) runs (e.g. ``tqdm``).
+
+    Returns
+    -------
+    DataFrame
+        ``model``, ``k``, ``seed``, ``coherence``, ``exclusivity``, ``stability``.
+    """
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        raise ValueError("stability needs at least two seeds")
+    if not 0 < sample <= 1:
+        raise ValueError(f"sample must be in (0, 1], not {sample}")
+    n_docs = documents.counts.shape[0]
+    size = max(1, round(sample * n_docs))
+    if max_docs:
+        size = min(size, max_docs)
+    samples = {s: subsample(documents, size, seed=s) for s in seeds}
+    runs = [(m, k) for m in models for k in ks]
+    rows = []
+    for model, k in (progress(runs) if progress else runs):
+        fits = [fit(samples[s], k, model, s, n_top) for s in seeds]
+        for i, f in enumerate(fits):
+            overlaps = [match_topics(f.top, other.top)[1].mean() for j, other in enumerate(fits) if j != i]
+            rows.append({"model": model, "k": k, "seed": f.seed,
+                         "coherence": npmi_coherence(samples[f.seed].counts, f.top).mean(),
+                         "exclusivity": exclusivity(f.topic_term, f.top).mean(),
+                         "stability": float(np.mean(overlaps))})
+    return pd.DataFrame(rows, columns=["model", "k", "seed", "coherence", "exclusivity", "stability"])
+
+
+DIAGNOSTICS = ("coherence", "exclusivity", "stability")
+
+
+def choose(diagnostics: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Pick the model and k that do best on the three diagnostics together.
+
+    Each diagnostic is averaged over seeds, rescaled to 0-1 across all
+    (model, k) candidates (min-max; a measure with one value everywhere counts
+    0.5), and the three are averaged into ``score``. The candidate with the
+    highest score wins; ties go to the smaller k, then to NMF (the model listed
+    first in the table).
+
+    Returns
+    -------
+    summary, chosen
+        ``summary`` has one row per (model, k) with the mean, standard
+        deviation over seeds of each diagnostic, the scaled values and
+        ``score``; ``chosen`` is the winning row.
+    """
+    grouped = diagnostics.groupby(["model", "k"], sort=False)[list(DIAGNOSTICS)]
+    summary = grouped.mean().join(grouped.std(ddof=1).add_suffix("_sd")).reset_index()
+    for name in DIAGNOSTICS:
+        values = summary[name]
+        spread = values.max() - values.min()
+        summary[f"{name}_scaled"] = (values - values.min()) / spread if spread > 0 else 0.5
+    summary["score"] = summary[[f"{n}_scaled" for n in DIAGNOSTICS]].mean(axis=1)
+    order = {m: i for i, m in enumerate(dict.fromkeys(diagnostics["model"]))}
+    ranked = summary.assign(_model=summary["model"].map(order)).sort_values(
+        ["score", "k", "_model"], ascending=[False, True, True], kind="stable")
+    return summary, ranked.drop(columns="_model").iloc[0]
+
+
+def topic_terms(f: TopicFit, vocabulary: np.ndarray, n: int | None = None) -> pd.DataFrame:
+    """Each topic's top terms: ``model``, ``k``, ``topic`` (from 1), ``rank``, ``term``, ``weight``."""
+    top = f.top if n is None else top_term_indices(f.topic_term, n)
+    rows = [{"model": f.model, "k": f.k, "topic": t + 1, "rank": r + 1, "term": vocabulary[i],
+             "weight": f.topic_term[t, i]}
+            for t, terms in enumerate(top) for r, i in enumerate(terms)]
+    return pd.DataFrame(rows, columns=["model", "k", "topic", "rank", "term", "weight"])
+
+
+def topic_labels(terms: pd.DataFrame, n: int = 3) -> dict[int, str]:
+    """A short label per topic: its number and first ``n`` terms ("T1 party, building, community")."""
+    first = terms[terms["rank"] <= n].sort_values(["topic", "rank"])
+    return {t: f"T{t} " + ", ".join(g["term"]) for t, g in first.groupby("topic")}
+
+
+def representative(f: TopicFit, docs: pd.DataFrame, n: int = 2, min_words: int = 20) -> pd.DataFrame:
+    """The ``n`` documents with the largest share of each topic (documents of at least ``min_words`` words).
+
+    Returns
+    -------
+    DataFrame
+        ``topic``, ``rank``, ``unit_id``, ``doc_id``, ``share``, ``words``.
+    """
+    eligible = np.flatnonzero(docs["words"].to_numpy() >= min_words)
+    if len(eligible) == 0:
+        eligible = np.arange(len(docs))
+    rows = []
+    for t in range(f.k):
+        shares = f.doc_topic[eligible, t]
+        best = eligible[np.argsort(-shares, kind="stable")[:n]]
+        for r, i in enumerate(best):
+            rows.append({"topic": t + 1, "rank": r + 1, "unit_id": docs["unit_id"].iat[i],
+                         "doc_id": docs["doc_id"].iat[i], "share": f.doc_topic[i, t],
+                         "words": int(docs["words"].iat[i])})
+    return pd.DataFrame(rows, columns=["topic", "rank", "unit_id", "doc_id", "share", "words"])
+
+
+def agreement(a: TopicFit, b: TopicFit) -> pd.DataFrame:
+    """Topics of two fits matched one to one by top-term overlap.
+
+    Returns
+    -------
+    DataFrame
+        ``topic_<a.model>``, ``topic_<b.model>`` (from 1), ``jaccard`` and
+        ``shared`` (the top terms both have, in ``a``'s order), best match first.
+    """
+    pairs, overlaps = match_topics(a.top, b.top)
+    rows = []
+    for (i, j), overlap in zip(pairs, overlaps):
+        shared = [int(t) for t in a.top[i] if t in set(b.top[j])]
+        rows.append({f"topic_{a.model}": i + 1, f"topic_{b.model}": j + 1, "jaccard": overlap, "shared": shared})
+    return pd.DataFrame(rows).sort_values("jaccard", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def prevalence(f: TopicFit, docs: pd.DataFrame, pieces: pd.DataFrame, by: str, *,
+               n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Topic prevalence per group, with percentile bootstrap intervals over documents.
+
+    A group's share of a topic is the mean of its documents' topic shares,
+    weighted by their running words, so it is the share of the group's text
+    that the topic accounts for. The interval resamples the group's documents
+    (paragraphs or chunks) with replacement ``n_boot`` times (seeded); with
+    few documents (``documents`` column) it is wide, and with one document
+    there is none (``ci_low`` and ``ci_high`` are empty).
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``group``, ``model``, ``topic``, ``share``, ``ci_low``,
+        ``ci_high``, ``documents``.
+    """
+    from .frequency import group_of
+
+    groups = group_of(pieces, by)
+    doc_groups = docs["doc_id"].map(groups)
+    weights = docs["words"].to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    alpha = (1 - level) / 2
+    rows = []
+    for name in sorted(doc_groups.dropna().unique(), key=str):
+        idx = np.flatnonzero((doc_groups == name).to_numpy())
+        w = np.maximum(weights[idx], 1e-12)
+        shares = f.doc_topic[idx]
+        point = w @ shares / w.sum()
+        boots = np.empty((n_boot, f.k))
+        for start in range(0, n_boot, 200):
+            stop = min(start + 200, n_boot)
+            draws = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=stop - start) * w
+            boots[start:stop] = draws @ shares / draws.sum(axis=1, keepdims=True)
+        low, high = np.quantile(boots, [alpha, 1 - alpha], axis=0)
+        if len(idx) < 2:
+            low, high = np.full(f.k, np.nan), np.full(f.k, np.nan)
+        for t in range(f.k):
+            rows.append({"by": by, "group": name, "model": f.model, "topic": t + 1, "share": point[t],
+                         "ci_low": low[t], "ci_high": high[t], "documents": len(idx)})
+    return pd.DataFrame(rows, columns=["by", "group", "model", "topic", "share", "ci_low", "ci_high", "documents"])
+
+
+def render_passages(rows: pd.DataFrame, texts: pd.Series, labels: dict[int, str], *, max_words: int = 70) -> str:
+    """An HTML table of representative passages (from :func:`representative`), text escaped.
+
+    ``texts`` maps ``unit_id`` to the passage's text; passages longer than
+    ``max_words`` words are cut with an ellipsis.
+    """
+    from html import escape
+
+    def excerpt(text: str) -> str:
+        words = str(text).split()
+        return " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
+
+    body = "".join(
+        f"<tr><td style='white-space:nowrap;vertical-align:top'><b>{escape(labels.get(r.topic, str(r.topic)))}</b>"
+        f"<br><span style='color:#666;font-size:85%'>{escape(str(r.doc_id))} · {r.share:.0%} of its words</span></td>"
+        f"<td style='text-align:left;vertical-align:top'>{escape(excerpt(texts.get(r.unit_id, '')))}</td></tr>"
+        for r in rows.itertuples(index=False)
+    )
+    return f"<table class='passages'>{body}</table>"

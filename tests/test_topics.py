@@ -1,0 +1,163 @@
+"""Topic models: separation, diagnostics by hand, stability, choice, prevalence, size checks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.sparse import csr_matrix
+
+from discourselab import topics as tm
+from discourselab.errors import CorpusError
+
+FRUIT = ["apple", "banana", "cherry", "damson", "elder", "fig", "grape", "hazel"]
+TOOLS = ["hammer", "chisel", "saw", "drill", "plane", "lathe", "vice", "rasp"]
+
+
+def token_table(paragraphs: dict[str, tuple[str, list[str]]]) -> pd.DataFrame:
+    """A token table (doc_id, paragraph_id, term, words) from {paragraph_id: (doc_id, terms)}."""
+    rows = [{"doc_id": doc, "paragraph_id": pid, "term": term, "words": 1}
+            for pid, (doc, terms) in paragraphs.items() for term in terms]
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def separated():
+    """Twenty paragraphs: ten drawn from fruit words (piece f), ten from tool words (piece t)."""
+    rng = np.random.default_rng(7)
+    paragraphs = {}
+    for i in range(10):
+        paragraphs[f"f{i}"] = ("f", list(rng.choice(FRUIT, size=30)))
+        paragraphs[f"t{i}"] = ("t", list(rng.choice(TOOLS, size=30)))
+    return tm.build_documents(token_table(paragraphs))
+
+
+@pytest.mark.parametrize("model", tm.MODELS)
+def test_two_vocabularies_give_two_topics(separated, model):
+    fit = tm.fit(separated, 2, model, seed=0, n_top=5)
+    tops = [{separated.vocabulary[i] for i in row} for row in fit.top]
+    assert sorted(tuple(sorted(t <= set(FRUIT) for t in tops))) == [False, True]
+    assert all(t <= set(FRUIT) or t <= set(TOOLS) for t in tops)
+    fruit_topic = 0 if tops[0] <= set(FRUIT) else 1
+    is_fruit = separated.docs["doc_id"].eq("f").to_numpy()
+    assert (fit.doc_topic.argmax(axis=1) == fruit_topic).tolist() == is_fruit.tolist()
+    np.testing.assert_allclose(fit.doc_topic.sum(axis=1), 1)
+
+
+def test_stability_is_one_for_identical_runs(separated):
+    fit = tm.fit(separated, 2, "lda", seed=3)
+    pairs, overlaps = tm.match_topics(fit.top, fit.top)
+    assert overlaps.tolist() == [1.0, 1.0] and pairs.tolist() == [[0, 0], [1, 1]]
+    # swapped topic order is matched back
+    pairs, overlaps = tm.match_topics(fit.top, fit.top[::-1])
+    assert pairs.tolist() == [[0, 1], [1, 0]] and overlaps.tolist() == [1.0, 1.0]
+    # NMF's start does not depend on the seed: on all documents, every run is the same
+    table = tm.diagnose(separated, [2], models=["nmf"], seeds=[0, 1, 2], sample=1.0)
+    assert table["stability"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_match_topics_partial_overlap():
+    # a = {0,1,2}, {3,4,5}; b = {3,4,9}, {0,1,2}: Jaccard 2/4 = 0.5 and 3/3 = 1
+    pairs, overlaps = tm.match_topics(np.array([[0, 1, 2], [3, 4, 5]]), np.array([[3, 4, 9], [0, 1, 2]]))
+    assert pairs.tolist() == [[0, 1], [1, 0]]
+    assert overlaps.tolist() == [1.0, 0.5]
+
+
+def test_npmi_by_hand():
+    # Four documents. x in 0,1; y in 0,1; z in 1,2; w in 3.
+    # p(x) = p(y) = p(z) = 1/2; p(x,y) = 1/2 -> NPMI = ln(0.5 / 0.25) / -ln(0.5) = 1
+    # p(x,z) = p(y,z) = 1/4 = p(x)p(z) -> NPMI 0; x and w never together -> -1
+    dense = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]])  # columns x, y, z, w
+    counts = csr_matrix(dense)
+    scores = tm.npmi_coherence(counts, np.array([[0, 1, 2], [0, 3, 1]]))
+    # topic 1: (1 + 0 + 0) / 3; topic 2: pairs (x,w) -1, (x,y) 1, (w,y) -1 -> -1/3
+    np.testing.assert_allclose(scores, [1 / 3, -1 / 3])
+
+
+def test_exclusivity_by_hand():
+    # column sums 0.8, 0.6, 0.6; topic 0 top terms 0, 1: (0.6/0.8 + 0.4/0.6) / 2 = 0.708333
+    # topic 1 top terms 2, 0: (0.6/0.6 + 0.2/0.8) / 2 = 0.625
+    topic_term = np.array([[0.6, 0.4, 0.0], [0.2, 0.2, 0.6]])
+    np.testing.assert_allclose(tm.exclusivity(topic_term, np.array([[0, 1], [2, 0]])), [0.7083333333, 0.625])
+
+
+def test_size_checks(separated):
+    with pytest.raises(CorpusError, match="20 documents cannot support 20 topics"):
+        tm.fit(separated, 20, "nmf", seed=0)
+    with pytest.raises(CorpusError, match="k >= 2"):
+        tm.check_size(50, 1)
+    with pytest.warns(tm.SmallCorpusWarning, match="only 20 documents for 5 topics"):
+        tm.fit(separated, 5, "nmf", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tm.fit(separated, 4, "nmf", seed=0)  # 5 per topic: no warning
+    assert tm.candidate_ks(20, range(2, 9)) == ([2, 3, 4], False)
+    assert tm.candidate_ks(7, range(2, 9)) == ([2, 3], True)
+    with pytest.raises(CorpusError, match="2 documents are too few"):
+        tm.candidate_ks(2, [2, 3])
+
+
+def test_choose_by_hand():
+    # Means over seeds: a/2 (0.1, 0.9, 0.8), a/3 (0.3, 0.5, 0.6), b/2 (0.2, 0.7, 0.4).
+    # Scaled: a/2 (0, 1, 1) -> 2/3; a/3 (1, 0, 0.5) -> 0.5; b/2 (0.5, 0.5, 0) -> 1/3.
+    diag = pd.DataFrame({
+        "model": ["a", "a", "a", "a", "b", "b"], "k": [2, 2, 3, 3, 2, 2], "seed": [0, 1] * 3,
+        "coherence": [0.0, 0.2, 0.3, 0.3, 0.2, 0.2], "exclusivity": [0.9, 0.9, 0.4, 0.6, 0.7, 0.7],
+        "stability": [0.8, 0.8, 0.6, 0.6, 0.4, 0.4]})
+    summary, chosen = tm.choose(diag)
+    np.testing.assert_allclose(summary["score"], [2 / 3, 0.5, 1 / 3])
+    assert (chosen["model"], chosen["k"]) == ("a", 2)
+    # a tie goes to the smaller k
+    tie = diag.assign(coherence=0.1, exclusivity=0.5, stability=0.5)
+    assert tm.choose(tie)[1]["k"] == 2
+
+
+def test_prevalence_weighted_and_bootstrapped():
+    fit = tm.TopicFit("nmf", 2, 0, np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]]),
+                      np.eye(2), np.array([[0], [1]]))
+    docs = pd.DataFrame({"doc_id": ["p", "p", "q", "r"], "unit_id": ["1", "2", "3", "4"], "words": [30, 10, 5, 7]})
+    pieces = pd.DataFrame({"doc_id": ["p", "q", "r"], "role": ["x", "y", "y"]})
+    table = tm.prevalence(fit, docs, pieces, "role", n_boot=500, seed=1)
+    x = table[table["group"] == "x"].set_index("topic")
+    # words-weighted: topic 1 share of x = 30 / 40
+    assert x.loc[1, "share"] == pytest.approx(0.75) and x.loc[1, "documents"] == 2
+    assert 0 <= x.loc[1, "ci_low"] <= 0.75 <= x.loc[1, "ci_high"] <= 1
+    y = table[table["group"] == "y"].set_index("topic")
+    assert y.loc[1, "share"] == pytest.approx((5 * 0.5 + 7 * 0.2) / 12)
+    pieces_table = tm.prevalence(fit, docs, pieces, "doc_id", n_boot=100, seed=1)
+    single = pieces_table[pieces_table["group"] == "q"]
+    assert single["ci_low"].isna().all() and single["share"].tolist() == [0.5, 0.5]
+    again = tm.prevalence(fit, docs, pieces, "role", n_boot=500, seed=1)
+    pd.testing.assert_frame_equal(table, again)
+
+
+def test_chunks_and_representative():
+    tokens = token_table({"a1": ("a", ["u", "v", "w", "u", "v"]), "b1": ("b", ["w", "w"])})
+    docs = tm.build_documents(tokens, unit="chunk", chunk_words=2, min_df=1)
+    assert docs.docs["unit_id"].tolist() == ["a#0", "a#1", "a#2", "b#0"]
+    assert docs.docs["words"].tolist() == [2, 2, 1, 2]
+    fit = tm.TopicFit("nmf", 2, 0, np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.1, 0.9]]),
+                      np.eye(2), np.array([[0], [1]]))
+    best = tm.representative(fit, docs.docs, n=1, min_words=2)
+    assert best["unit_id"].tolist() == ["a#0", "b#0"]
+
+
+def test_render_passages_escapes():
+    rows = pd.DataFrame({"topic": [1], "rank": [1], "unit_id": ["u"], "doc_id": ["<b>d</b>"], "share": [0.5],
+                         "words": [3]})
+    html = tm.render_passages(rows, pd.Series({"u": "<script>alert(1)</script> & more"}), {1: "T1 <x>"})
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&lt;b&gt;d" in html and "T1 &lt;x&gt;" in html
+
+
+def test_topic_terms_and_agreement(separated):
+    nmf, lda = tm.fit(separated, 2, "nmf", 0, n_top=4), tm.fit(separated, 2, "lda", 0, n_top=4)
+    terms = tm.topic_terms(nmf, separated.vocabulary)
+    assert list(terms.columns) == ["model", "k", "topic", "rank", "term", "weight"]
+    assert terms.groupby("topic")["weight"].apply(lambda w: w.is_monotonic_decreasing).all()
+    labels = tm.topic_labels(terms, n=2)
+    assert set(labels) == {1, 2} and all(label.startswith(f"T{t} ") for t, label in labels.items())
+    match = tm.agreement(nmf, lda)
+    assert list(match.columns) == ["topic_nmf", "topic_lda", "jaccard", "shared"]
+    assert (match["jaccard"] > 0).all()
