@@ -28,24 +28,24 @@ n_top = 10  # top terms per topic
 n_boot = 1000  # bootstrap resamples for the intervals
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
+
 from discourselab import plots
-from discourselab.progress import bar
 from discourselab import topics as tm
 from discourselab.io import save_figure, write_table
+from discourselab.progress import bar
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 group = "role" if "role" in study.by else study.by[-1]
-documents = tm.build_documents(study.tokens, unit=unit, chunk_words=chunk_words)
+result = tm.run_topics(study.tokens, study.pieces, ["doc_id", *study.by], unit=unit, chunk_words=chunk_words,
+                       k_range=k_range, seeds=[seed + i for i in range(n_seeds)], n_top=n_top, n_boot=n_boot,
+                       seed=seed, progress=lambda runs: bar(runs, desc="topic diagnostics"))
+documents, ks, too_small = result.documents, result.ks, result.too_small
 n_docs, n_terms = documents.counts.shape
-ks, too_small = tm.candidate_ks(n_docs, k_range)
 dropped = sorted(set(k_range) - set(ks))
-warnings.simplefilter("ignore", tm.SmallCorpusWarning)  # the size is reported here, once
 display(Markdown(
     f"Documents: **{n_docs} {unit}s** with {n_terms:,} terms that occur in at least two of them "
     f"(median {documents.docs['words'].median():.0f} words each). "
@@ -69,12 +69,9 @@ display(Markdown(
 # Each diagnostic is averaged over seeds and rescaled to 0–1 across all candidates; the model and k with the best mean of the three are chosen (`topics.choose`).
 
 # %%
-seeds = [seed + i for i in range(n_seeds)]
-diagnostics = tm.diagnose(documents, ks, seeds=seeds, n_top=n_top,
-                          progress=lambda runs: bar(runs, desc="topic diagnostics"))
+diagnostics, summary, chosen = result.diagnostics, result.summary, result.chosen
 write_table(diagnostics, "topic_diagnostics", study.out_dir)
-summary, chosen = tm.choose(diagnostics)
-model, k = chosen["model"], int(chosen["k"])
+model, k = result.model, result.k
 fig = plots.plot_topic_diagnostics(diagnostics, (model, k))
 save_figure(fig, "topic-diagnostics", study.out_dir)
 plt.show()
@@ -98,12 +95,9 @@ display(summary.set_index(["model", "k"])[["coherence", "exclusivity", "stabilit
 # The chosen model refitted on all documents with the study's seed. Each topic is named here by its three heaviest terms; the full lists (and every other model and k tried) are in `tables/topics.csv`.
 
 # %%
-fits = {(m, kk): tm.fit(documents, kk, m, seed, n_top) for m in tm.MODELS for kk in ks}
-terms = pd.concat([tm.topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
+fits, terms, chosen_fit, labels = result.fits, result.terms, result.fit, result.labels
 write_table(terms, "topics", study.out_dir)
-chosen_fit = fits[(model, k)]
 chosen_terms = terms[(terms["model"] == model) & (terms["k"] == k)]
-labels = tm.topic_labels(chosen_terms)
 overall = (documents.docs["words"].to_numpy() @ chosen_fit.doc_topic) / documents.docs["words"].sum()
 pd.set_option("display.max_colwidth", 200)
 display(chosen_terms.groupby("topic")["term"].agg(", ".join).rename("top terms").to_frame()
@@ -124,7 +118,7 @@ display(HTML(tm.render_passages(passages, texts, labels)))
 # The other model at the same k, its topics matched one to one to the chosen model's by the overlap of their top terms.
 
 # %%
-other = "lda" if model == "nmf" else "nmf"
+other = result.other
 match = tm.agreement(chosen_fit, fits[(other, k)])
 match["shared top terms"] = match["shared"].map(lambda idx: ", ".join(documents.vocabulary[i] for i in idx) or "—")
 match[f"{model.upper()} topic"] = match[f"topic_{model}"].map(labels)
@@ -142,10 +136,7 @@ display(Markdown(
 # A group's share of a topic is the share of its words that the topic accounts for (paragraph topic shares, weighted by paragraph length). The intervals resample each group's paragraphs with replacement (percentile bootstrap, seeded); a group with few paragraphs gets a wide interval, and a group with one paragraph none at all.
 
 # %%
-levels = list(dict.fromkeys(["doc_id", *study.by]))
-prevalence = pd.concat(
-    [tm.prevalence(f, documents.docs, study.pieces, b, n_boot=n_boot, seed=seed)
-     for b in levels for f in (chosen_fit, fits[(other, k)])], ignore_index=True)
+prevalence = result.prevalence
 write_table(prevalence, "topic_prevalence", study.out_dir)
 chosen_prev = prevalence[prevalence["model"] == model]
 

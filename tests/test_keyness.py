@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from discourselab.keyness import (compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z,
-                                  log_ratio, percent_diff)
+from discourselab.keyness import (compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z, log_ratio,
+                                  log_ratio_interval, percent_diff)
 
 
 def test_g2_dunning_1993():
@@ -103,3 +103,15 @@ def test_key_terms_both_directions(grouped):
     assert top["log_ratio"].is_monotonic_decreasing
     assert (top["g2"] > 0).any() and (top["g2"] < 0).any()
     assert "significant" in top
+
+
+def test_log_ratio_interval_by_hand():
+    # a = 10 of 1,000 words, b = 20 of 4,000: rates 0.01 and 0.005, Log Ratio log2(2) = 1.
+    # SE of ln(rate ratio) = sqrt(1/10 + 1/20) = 0.3872983; on the log2 scale / ln 2 = 0.5587540.
+    # 95%: z = 1.959964, half width 1.0951365 -> (-0.0951365, 2.0951365).
+    low, high = log_ratio_interval(10, 20, 1000, 4000)
+    assert low == pytest.approx(-0.0951365, abs=1e-6) and high == pytest.approx(2.0951365, abs=1e-6)
+    # a zero count is replaced by 0.5, as in log_ratio: sqrt(1/0.5 + 1/20) = 1.4317821
+    low, high = log_ratio_interval(0, 20, 1000, 4000)
+    centre = np.log2((0.5 / 1000) / (20 / 4000))
+    assert high - centre == pytest.approx(1.959964 * 1.4317821 / np.log(2), abs=1e-5)

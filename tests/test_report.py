@@ -10,8 +10,9 @@ import pytest
 from conftest import PROJECT, SEED_MANIFEST, edit_manifest
 from discourselab import CorpusError, load_corpus
 from discourselab.cli import main
-from discourselab.render import write_index
-from discourselab.report import check_by, find_notebooks, run_study
+from discourselab.render import (README_END, README_START, read_study_text, read_summary, update_readme, write_index,
+                                 write_summary)
+from discourselab.report import check_by, find_notebooks, publish, run_study
 
 NOTEBOOKS = [p.stem for p in find_notebooks()]
 
@@ -121,3 +122,58 @@ def test_cli_manifest_and_errors(tmp_path, capsys):
     assert main(["run", "--corpus", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
     assert "manifest not found" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_two_runs_give_identical_tables(mini_run, tmp_path):
+    again = run_study(PROJECT / "tests" / "fixtures" / "mini" / "corpus.csv", tmp_path / "again", seed=3,
+                      progress=False)
+    first = sorted(p.name for p in (mini_run / "tables").glob("*.csv"))
+    assert first == sorted(p.name for p in (again / "tables").glob("*.csv"))
+    assert {"keyness.csv", "topics.csv", "topic_prevalence.csv", "similarity.csv"} <= set(first)
+    for name in first:
+        assert (mini_run / "tables" / name).read_bytes() == (again / "tables" / name).read_bytes(), name
+    assert (mini_run / "summary.json").read_bytes() == (again / "summary.json").read_bytes()
+
+
+def test_findings_summary_feeds_the_front_page(mini_run):
+    summary = read_summary(mini_run)
+    assert summary["title"] == "Comparative discourse study"  # the fixture has no study.md
+    assert "4 pieces by 4 authors" in summary["abstract"]
+    assert {h["figure"] for h in summary["headlines"]} == {p.stem for p in (mini_run / "figures").glob("headline-*.png")}
+    index = (mini_run / "notebooks" / "index.html").read_text()
+    assert "4 pieces by 4 authors" in index and "<figcaption>" in index
+    assert "*" not in index.split("<body>")[1].split("<h2>")[0]  # Markdown emphasis removed from the abstract
+    findings = nbformat.read(mini_run / "notebooks" / "00-findings.ipynb", as_version=4)
+    text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for c in findings.cells
+                    if c.cell_type == "code" for o in c.outputs)
+    assert "too few for a topic model" in text or "below the minimum" in text
+
+
+def test_study_text(tmp_path):
+    assert read_study_text(tmp_path)[0] == "Comparative discourse study"
+    (tmp_path / "study.md").write_text("# My study\n\nWhat do they say?\n", encoding="utf-8")
+    assert read_study_text(tmp_path) == ("My study", "What do they say?")
+
+
+def test_readme_section_and_publish(mini_run, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Project\n\n{README_START}\nold text\n{README_END}\n\n## Rest\n", encoding="utf-8")
+    publish(mini_run, notebooks_dir=tmp_path / "notebooks", figures_dir=tmp_path / "figures", readme=readme)
+    text = readme.read_text(encoding="utf-8")
+    assert "old text" not in text and text.startswith("# Project") and text.endswith("## Rest\n")
+    assert read_summary(mini_run)["abstract"] in text
+    linked = [line.split("](")[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
+    assert linked and all((tmp_path / link).is_file() for link in linked)
+    for stem in NOTEBOOKS:
+        notebook = nbformat.read(tmp_path / "notebooks" / f"{stem}.ipynb", as_version=4)
+        assert not [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    # no markers: nothing changes
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("# Nothing to replace\n", encoding="utf-8")
+    assert update_readme(plain, mini_run) is False and plain.read_text() == "# Nothing to replace\n"
+
+
+def test_summary_round_trip(tmp_path):
+    write_summary(tmp_path, "T <1>", "An abstract.", [("headline-x", "A caption")])
+    assert read_summary(tmp_path) == {"title": "T <1>", "abstract": "An abstract.",
+                                      "headlines": [{"figure": "headline-x", "caption": "A caption"}]}

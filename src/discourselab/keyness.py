@@ -15,6 +15,8 @@ For each term, with ``a`` and ``b`` its counts in the group and the reference an
     Log Ratio (Hardie 2014): log2((a / N1) / (b / N2)); each doubling of the
     rate adds 1. A zero count is replaced by 0.5 so that the value stays finite
     (Hardie's suggested adjustment); the ``weak`` flag marks such terms.
+``log_ratio_low``, ``log_ratio_high``
+    95% confidence interval of the Log Ratio (see :func:`log_ratio_interval`).
 ``pct_diff``
     %DIFF (Gabrielatos and Marchi 2011): 100 * (a / N1 - b / N2) / (b / N2),
     with the same 0.5 adjustment of a zero reference count.
@@ -42,7 +44,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 from scipy.special import xlogy
-from scipy.stats import chi2, false_discovery_control
+from scipy.stats import chi2, false_discovery_control, norm
 
 from .frequency import group_of, paragraph_counts, paragraph_sizes
 
@@ -50,7 +52,7 @@ KEYNESS_COLUMNS = [
     "by", "group", "reference", "term", "count_group", "count_reference", "words_group", "words_reference",
     "per_1000_group", "per_1000_reference", "expected_group", "expected_reference",
     "paragraphs_group", "paragraphs_reference", "pieces_group",
-    "g2", "p", "q", "log_ratio", "pct_diff", "log_odds_z", "weak", "weak_reason",
+    "g2", "p", "q", "log_ratio", "log_ratio_low", "log_ratio_high", "pct_diff", "log_odds_z", "weak", "weak_reason",
 ]
 ZERO_ADJUSTMENT = 0.5
 MIN_EXPECTED = 5.0
@@ -76,6 +78,25 @@ def log_ratio(a, b, n1, n2, adjust: float = ZERO_ADJUSTMENT):
     return np.log2((a / n1) / (b / n2))
 
 
+def log_ratio_interval(a, b, n1, n2, level: float = 0.95, adjust: float = ZERO_ADJUSTMENT):
+    """Confidence interval of the Log Ratio, from the usual normal approximation for a ratio of two rates.
+
+    The standard error of the natural log of the rate ratio is sqrt(1/a + 1/b)
+    (counts treated as Poisson; zero counts replaced by ``adjust``, as in
+    :func:`log_ratio`); on the binary-log scale it is divided by ln 2. With small
+    counts the interval is wide, which is the point: it shows how little a
+    large ratio from a few occurrences tells.
+
+    Returns
+    -------
+    low, high : arrays
+    """
+    a, b = (np.where(np.asarray(x, dtype=float) == 0, adjust, x) for x in (a, b))
+    centre = np.log2((a / n1) / (b / n2))
+    half = norm.ppf(0.5 + level / 2) * np.sqrt(1 / a + 1 / b) / np.log(2)
+    return centre - half, centre + half
+
+
 def percent_diff(a, b, n1, n2, adjust: float = ZERO_ADJUSTMENT):
     """%DIFF (Gabrielatos and Marchi 2011), with a zero reference count replaced by ``adjust``."""
     b = np.where(np.asarray(b, dtype=float) == 0, adjust, b)
@@ -95,6 +116,7 @@ def keyness_stats(a, b, n1, n2, prior, prior_total) -> pd.DataFrame:
     g2 = log_likelihood(a, b, n1, n2)
     sign = np.sign(np.asarray(a) / n1 - np.asarray(b) / n2)
     p = chi2.sf(g2, df=1)
+    low, high = log_ratio_interval(a, b, n1, n2)
     return pd.DataFrame({
         "expected_group": n1 * (np.asarray(a) + b) / (n1 + n2),
         "expected_reference": n2 * (np.asarray(a) + b) / (n1 + n2),
@@ -102,6 +124,8 @@ def keyness_stats(a, b, n1, n2, prior, prior_total) -> pd.DataFrame:
         "p": p,
         "q": false_discovery_control(p, method="bh") if len(p) else p,
         "log_ratio": log_ratio(a, b, n1, n2),
+        "log_ratio_low": low,
+        "log_ratio_high": high,
         "pct_diff": percent_diff(a, b, n1, n2),
         "log_odds_z": log_odds_z(a, b, n1, n2, prior, prior_total),
     })

@@ -460,3 +460,70 @@ def plot_topic_prevalence(prevalence: pd.DataFrame, labels: dict[int, str], *, n
         ax.spines[["top", "right"]].set_visible(False)
     fig.supxlabel("share of the group's words (line: 95% bootstrap interval over its n documents)", fontsize=9)
     return fig
+
+
+def plot_key_term_intervals(rows: pd.DataFrame, *, robust: str = "robust",
+                            title: str = "Log Ratio against the rest of the corpus (95% CI)") -> plt.Figure:
+    """Key terms of each group as Log Ratio points with confidence intervals, grouped and coloured by group.
+
+    ``rows`` has ``group``, ``term``, ``log_ratio``, ``log_ratio_low``,
+    ``log_ratio_high`` and a boolean column ``robust``: filled markers for
+    robust terms, hollow for the others.
+    """
+    groups = list(dict.fromkeys(rows["group"]))
+    colors = group_colors(groups)
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 0.45 * len(groups) + 1.2), layout="constrained")
+    y, ticks, labels = 0.0, [], []
+    for g in groups:
+        part = rows[rows["group"] == g].sort_values("log_ratio", ascending=False)
+        ax.text(-0.02, y - 0.1, g, transform=ax.get_yaxis_transform(), ha="right", va="bottom",
+                fontsize=9, fontweight="bold", color=colors[g])
+        y -= 0.55
+        for r in part.itertuples(index=False):
+            ax.hlines(y, r.log_ratio_low, r.log_ratio_high, color=colors[g], lw=1.6)
+            filled = bool(getattr(r, robust))
+            ax.plot(r.log_ratio, y, "o", ms=7, mec=colors[g], mfc=colors[g] if filled else "white", mew=1.5)
+            ticks.append(y)
+            labels.append(r.term)
+            y -= 1
+        y -= 0.35
+    ax.set_yticks(ticks, labels, fontsize=8.5)
+    ax.axvline(0, color="#999", lw=0.8)
+    ax.set_xlabel("Log Ratio (binary log of the ratio of rates; 1 = twice as frequent)")
+    ax.set_ylim(y + 0.5, 0.3)
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.tick_params(axis="y", length=0, pad=4)
+    handles = [Line2D([], [], marker="o", ls="", mec="#333", mfc="#333", label="robust"),
+               Line2D([], [], marker="o", ls="", mec="#333", mfc="white", label="not robust, or untestable")]
+    ax.legend(handles=handles, frameon=False, loc="lower right", fontsize=8,
+              title="evidence, leaving out any piece,\nglossary off", title_fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_grouping_tests(tests: pd.DataFrame) -> plt.Figure:
+    """Within-group against between-group similarity for each grouping, one panel per measure.
+
+    ``tests`` is the output of :func:`~discourselab.similarity.grouping_test`
+    rows, with a ``p`` column: the one-sided permutation p-value for "more alike
+    within groups".
+    """
+    measures = [("cosine", "TF-IDF cosine (higher = more alike)"), ("delta", "Burrows' Delta (lower = more alike)")]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * tests["column"].nunique() + 1.6), layout="constrained")
+    for ax, (value, title) in zip(axes, measures):
+        part = tests[tests["value"] == value].reset_index(drop=True)
+        y = np.arange(len(part))
+        ax.hlines(y, part["within"], part["between"], color="#bbb", lw=2)
+        ax.plot(part["between"], y, "o", ms=8, mfc="white", mec="#555", mew=1.5, label="pairs in different groups")
+        ax.plot(part["within"], y, "o", ms=8, color="#1f77b4", label="pairs in the same group")
+        for yi, r in zip(y, part.itertuples(index=False)):
+            ax.annotate(f"p = {r.p:.3f}", (max(r.within, r.between), yi), xytext=(8, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.set_yticks(y, [f"same {c}" for c in part["column"]], fontsize=9)
+        ax.set_ylim(len(part) - 0.4, -0.6)
+        low, high = part[["within", "between"]].min().min(), part[["within", "between"]].max().max()
+        ax.set_xlim(low - 0.1 * (high - low), high + 0.35 * (high - low))
+        ax.set_title(title, fontsize=10)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(frameon=False, fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.08), ncols=2)
+    return fig

@@ -228,16 +228,19 @@ def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict
 
 
 def publish(run_dir: str | Path, notebooks_dir: str | Path | None = None,
-            figures_dir: str | Path | None = None) -> None:
+            figures_dir: str | Path | None = None, readme: str | Path | None = None) -> None:
     """Copy a run's executed notebooks and figures into the project for readers.
 
     The executed notebooks go beside their sources with papermill's injected
     parameter cell removed (their own parameter cell holds the defaults, which
-    name the seed corpus); the figures replace those in ``figures/``.
+    name the seed corpus); the figures replace those in ``figures/``; the
+    README's findings section (between its markers) gets the run's abstract
+    and headline figures.
     """
     run_dir = Path(run_dir)
     notebooks_dir = config.resolve(notebooks_dir, config.NOTEBOOKS_DIR)
     figures_dir = config.resolve(figures_dir, config.FIGURES_DIR)
+    notebooks_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted((run_dir / config.NOTEBOOKS).glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         notebook.cells = [c for c in notebook.cells if "injected-parameters" not in c.metadata.get("tags", [])]
@@ -250,3 +253,6 @@ def publish(run_dir: str | Path, notebooks_dir: str | Path | None = None,
         shutil.rmtree(figures_dir)
     shutil.copytree(run_dir / config.FIGURES, figures_dir)
     (figures_dir / ".gitkeep").touch()
+    readme = config.resolve(readme, config.PROJECT_ROOT / "README.md")
+    if readme.is_file():
+        render.update_readme(readme, run_dir, figures_path=os.path.relpath(figures_dir, readme.parent))

@@ -441,3 +441,67 @@ def render_passages(rows: pd.DataFrame, texts: pd.Series, labels: dict[int, str]
         for r in rows.itertuples(index=False)
     )
     return f"<table class='passages'>{body}</table>"
+
+
+@dataclass
+class TopicStudy:
+    """Everything :func:`run_topics` computes: documents, diagnostics, the choice, fits and prevalence."""
+
+    documents: TopicDocuments
+    ks: list[int]
+    too_small: bool
+    diagnostics: pd.DataFrame
+    summary: pd.DataFrame
+    chosen: pd.Series
+    fits: dict
+    terms: pd.DataFrame
+    prevalence: pd.DataFrame
+
+    @property
+    def model(self) -> str:
+        return str(self.chosen["model"])
+
+    @property
+    def k(self) -> int:
+        return int(self.chosen["k"])
+
+    @property
+    def other(self) -> str:
+        """The model not chosen."""
+        return next(m for m in MODELS if m != self.model)
+
+    @property
+    def fit(self) -> TopicFit:
+        """The chosen model, fitted on all documents."""
+        return self.fits[(self.model, self.k)]
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Short labels of the chosen model's topics."""
+        return topic_labels(self.terms[(self.terms["model"] == self.model) & (self.terms["k"] == self.k)])
+
+
+def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
+               chunk_words: int = 200, k_range=range(2, 11), seeds=(0, 1, 2, 3, 4), n_top: int = 10,
+               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 5000, progress=None) -> TopicStudy:
+    """The whole topic analysis: diagnostics over ``k_range``, the choice, final fits and prevalence.
+
+    Both models are refitted on all documents with ``seed`` for every k tried
+    (their terms go to ``terms``); prevalence is computed for the chosen model
+    and for the other model at the same k, for every grouping column in
+    ``levels``. ``max_docs`` caps the documents each diagnostic run sees.
+    Warnings about the corpus size are left to the caller (``too_small``).
+    """
+    documents = build_documents(tokens, unit=unit, chunk_words=chunk_words)
+    ks, too_small = candidate_ks(documents.counts.shape[0], k_range)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCorpusWarning)
+        diagnostics = diagnose(documents, ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress)
+        summary, chosen = choose(diagnostics)
+        fits = {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS for k in ks}
+    terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
+    k = int(chosen["k"])
+    prevalence_table = pd.concat(
+        [prevalence(fits[(m, k)], documents.docs, pieces, level, n_boot=n_boot, seed=seed)
+         for level in levels for m in dict.fromkeys([chosen["model"], *MODELS])], ignore_index=True)
+    return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)

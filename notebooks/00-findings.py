@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Findings
+# The study's results, written for a reader who has not run any code: what distinguishes each group and author, which topics each emphasizes, how far translation explains the differences, and how robust each finding is. Every number below is computed in this notebook; notebooks 01 to 05 hold the detail.
+
+# %% tags=["parameters"]
+# Parameters (papermill). None means the project's default: the seed corpus.
+manifest = None
+out_dir = None
+by = None
+seed = 0
+n_terms = 4  # key terms per group shown and checked for robustness
+k_range = [2, 3, 4, 5, 6, 7, 8, 9, 10]  # numbers of topics tried (as in notebook 04)
+n_seeds = 5
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import Markdown, display
+
+from discourselab import plots
+from discourselab import topics as tm
+from discourselab.io import save_figure
+from discourselab.progress import bar
+from discourselab.render import read_study_text, write_summary
+from discourselab.robustness import glossary_check, leave_one_out
+from discourselab.similarity import burrows_delta, cosine_table, fit_tfidf, grouping_test, similarity_pairs
+from discourselab.study import open_study
+
+study = open_study(manifest, out_dir, by, seed)
+pieces = study.pieces
+group = "role" if "role" in study.by else study.by[-1]
+per_group = pieces.groupby(group).agg(pieces_n=("doc_id", "size"), words=("words", "sum"))
+title, questions = read_study_text(study.corpus.manifest_path.parent)
+headlines = []  # (figure name, one-sentence caption) for the front page and the README
+
+
+def n_of(count, noun):
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def verb(count, singular, plural):
+    return singular if count == 1 else plural
+
+
+def lr(row):
+    return f"Log Ratio {row.log_ratio:.1f}, 95% CI {row.log_ratio_low:.1f} to {row.log_ratio_high:.1f}"
+
+
+display(Markdown(f"## {title}\n\n{questions}"))
+
+# %% [markdown]
+# ## Data and method
+
+# %%
+years = pd.to_numeric(pieces["year"] if "year" in pieces else pieces["date"].str[:4], errors="coerce").dropna()
+small_groups = per_group[per_group["pieces_n"] <= 2].index.tolist()
+n_files = pieces["file"].nunique()
+display(Markdown(
+    f"The corpus holds **{n_of(len(pieces), 'piece')}** by {n_of(pieces['author'].nunique(), 'author')} "
+    f"({int(pieces['words'].sum()):,} words, {n_of(int(pieces['paragraphs'].sum()), 'paragraph')}) "
+    f"from {n_of(n_files, 'source file')}"
+    + (f", written {int(years.min())}–{int(years.max())}" if len(years) else "")
+    + f", in {n_of(len(per_group), group + ' group')}: "
+    + "; ".join(f"{g} ({n_of(r.pieces_n, 'piece')}, {r.words:,} words)" for g, r in per_group.iterrows()) + ". "
+    f"{n_of(len(study.corpus.audit), 'line')} of the raw files are not text of any piece (headers, footers, titles, "
+    "bylines) and are listed with their reasons in the audit ([01-corpus](01-corpus.ipynb)).\n\n"
+    "All analyses share one text pipeline: tokens folded for typography and spelling, lemmatized, multiword "
+    "expressions joined, stop words removed, and renderings of one concept by different translators merged by a "
+    "glossary. Distinctive concepts come from keyness against the rest of the corpus ([02](02-term-frequencies.ipynb)): "
+    "log-likelihood G2 for the evidence, Log Ratio with its confidence interval for the size of the difference. "
+    "Similarity and style come from TF-IDF cosine and Burrows' Delta ([03](03-distinctive-vocabulary.ipynb)); "
+    "topics from NMF and LDA on paragraphs ([04](04-topics.ipynb)); usage in context from concordances and "
+    "collocates ([05](05-keywords-in-context.ipynb))."
+))
+
+# %% [markdown]
+# ## 1. What distinguishes each group
+# For each group, its strongest key terms: used significantly more than in the rest of the corpus (q < 0.05), strongest evidence first, terms with robust evidence before weak. Each is then checked twice: rerun without each piece in turn (a term that disappears when one piece is left out belongs to that piece, not to the group) and rerun without the translation-variant glossary.
+
+# %%
+keyness = study.keyness(by=[group])
+rest = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05)]
+targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "g2"], ascending=[True, False, False])
+           .groupby("group").head(n_terms).drop(columns="_robust"))
+loo = leave_one_out(study.tokens, pieces, group, targets,
+                    progress=lambda ids: bar(ids, desc="leave one piece out"))
+plain = glossary_check(study.with_settings(use_glossary=False).tokens, pieces, group, targets)
+checked = targets.merge(loo, on=["group", "term"]).merge(plain, on=["group", "term"])
+sizes = checked["group"].map(per_group["pieces_n"])
+checked["status"] = "robust"
+checked.loc[~checked["holds_without_glossary"], "status"] = "needs the glossary"
+checked.loc[checked["held"] < checked["runs"], "status"] = "hangs on one piece"
+checked.loc[sizes == 1, "status"] = "group of one piece"
+checked.loc[checked["weak"], "status"] = "weak evidence"
+checked["robust"] = checked["status"] == "robust"
+fig = plots.plot_key_term_intervals(checked, title=f"Key terms of each {group} against the rest of the corpus")
+save_figure(fig, f"headline-key-terms-by-{group}", study.out_dir)
+plt.show()
+
+
+# %%
+def group_sentence(g, rows):
+    size = per_group.loc[g, "pieces_n"]
+    terms = "; ".join(f"*{r.term}* ({r.count_group} against {r.count_reference} in the rest; {lr(r)})"
+                      for r in rows.itertuples())
+    if size == 1:
+        note = "one piece: these are its author's terms, and leaving out pieces cannot test them"
+    else:
+        fragile = rows[~rows["robust"]]
+        note = ("all robust" if fragile.empty else
+                "not robust: " + ", ".join(f"*{r.term}* ({r.status})" for r in fragile.itertuples()))
+    return f"- **{g}** ({n_of(size, 'piece')}): {terms}. ({note}.)"
+
+
+robust_n, total_n = int(checked["robust"].sum()), len(checked)
+one_piece = checked[checked["breaking"] != ""]
+display(Markdown(
+    "\n".join(group_sentence(g, rows) for g, rows in checked.groupby("group")) + "\n\n"
+    f"**{robust_n} of {total_n}** key terms {verb(robust_n, 'has', 'have')} robust evidence, survive leaving out any one piece and switching off "
+    "the glossary, and belong to a group of several pieces. "
+    + (f"{n_of(len(one_piece), 'term')} hang on a single piece: "
+       + "; ".join(f"*{r.term}* ({r.group}; lost without {r.breaking.replace(';', ', ')})" for r in one_piece.itertuples())
+       + ". " if len(one_piece) else "")
+    + (f"Groups of one or two pieces ({', '.join(small_groups)}) cannot be separated from their authors: their key "
+       "terms describe those pieces." if small_groups else "")
+))
+best = checked[checked["robust"]].sort_values("g2", ascending=False)
+caption = (f"Key terms of each {group}, with 95% intervals of the Log Ratio; {robust_n} of {total_n} "
+           f"{verb(robust_n, 'is', 'are')} robust "
+           "to leaving out any piece and to the glossary (filled markers)")
+headlines.append((f"headline-key-terms-by-{group}", caption))
+
+# %% [markdown]
+# ### And each author
+# The strongest key term of each author against all other authors, with its interval; for an author with one short piece, the evidence is that piece's.
+
+# %%
+authors = study.keyness(by=["author"])
+author_rest = authors[(authors["reference"] == "rest") & (authors["g2"] > 0) & (authors["q"] < 0.05)]
+top_author = (author_rest.assign(_robust=~author_rest["weak"])
+              .sort_values(["group", "_robust", "g2"], ascending=[True, False, False]).groupby("group").head(1))
+author_groups = pieces.groupby("author")[group].first()
+table = pd.DataFrame({
+    "author": top_author["group"], group: top_author["group"].map(author_groups), "key term": top_author["term"],
+    "count (rest)": [f"{r.count_group} ({r.count_reference})" for r in top_author.itertuples()],
+    "Log Ratio [95% CI]": [f"{r.log_ratio:.1f} [{r.log_ratio_low:.1f}, {r.log_ratio_high:.1f}]"
+                           for r in top_author.itertuples()],
+    "weak evidence": top_author["weak_reason"].fillna("").replace("", "no"),
+})
+display(table.style.hide(axis="index"))
+without = sorted(set(pieces["author"]) - set(top_author["group"]))
+display(Markdown(
+    f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
+    f"{int(top_author['weak'].sum())} of these rest on weak evidence (see the last column)."
+    + (f" No term is significantly key for {', '.join(without)}." if without else "")
+))
+
+# %% [markdown]
+# ## 2. Which topics each group emphasizes
+# Topics are fitted on paragraphs; the model and the number of topics are chosen from coherence, exclusivity and stability across seeds ([04](04-topics.ipynb)).
+
+# %%
+topics = tm.run_topics(study.tokens, pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
+                       seed=seed, progress=lambda runs: bar(runs, desc="topic diagnostics"))
+prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
+labels = topics.labels
+fig = plots.plot_topic_heatmap(prevalence, labels,
+                               title=f"Share of each {group}'s words per topic ({topics.model.upper()}, k = {topics.k})")
+save_figure(fig, f"headline-topics-by-{group}", study.out_dir)
+plt.show()
+
+# %%
+lead = prevalence.loc[prevalence.groupby("topic")["share"].idxmax()]
+
+
+def interval(r):
+    return "one paragraph, no interval" if pd.isna(r.ci_low) else f"95% CI {r.ci_low:.0%}–{r.ci_high:.0%}"
+
+
+stability = topics.chosen["stability"]
+display(Markdown(
+    ("> **The corpus is below the minimum for a topic model; these topics only illustrate the method.**\n\n"
+     if topics.too_small else "")
+    + f"The diagnostics choose {topics.model.upper()} with **{topics.k} topics**. Each topic and the {group} "
+    "that gives it the largest share of its words:\n\n"
+    + "\n".join(f"- {labels[r.topic]}: {r.group}, {r.share:.0%} ({interval(r)})" for r in lead.itertuples())
+    + f"\n\nThe topics are only moderately stable: runs on different 90% samples of the paragraphs share "
+    f"{stability:.0%} of their top terms per matched topic, so the themes are clearer than their exact boundaries."
+))
+headlines.append((f"headline-topics-by-{group}",
+                  f"Share of each {group}'s words per topic ({topics.model.upper()}, {topics.k} topics chosen "
+                  f"by coherence, exclusivity and stability; stability {stability:.0%})"))
+
+# %% [markdown]
+# ## 3. Translation or author?
+# Each source file had its own translator. Two checks: do the key terms survive without the glossary that merges the translators' renderings (section 1), and do pieces resemble each other more when they share a source file than when they share a group?
+
+# %%
+vectorizer, matrix = fit_tfidf(pieces.set_index("doc_id")["text"], study.pipeline)
+pairs = similarity_pairs(cosine_table(matrix, pieces["doc_id"].tolist()), burrows_delta(pieces), pieces)
+columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
+tests = pd.DataFrame([grouping_test(pairs, pieces, c, v, seed=seed) for c in columns for v in ("cosine", "delta")])
+tests["p"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
+tests = tests.dropna(subset=["within"])
+fig = plots.plot_grouping_tests(tests)
+save_figure(fig, "headline-similarity-by-grouping", study.out_dir)
+plt.show()
+
+# %%
+glossary_lost = checked[~checked["holds_without_glossary"]]
+by_p = {v: tests[tests["value"] == v].set_index("column")["p"] for v in ("cosine", "delta")}
+
+
+def closest(value):
+    p = by_p[value]
+    if not len(p):
+        return "no grouping can be tested"
+    verdict = "" if p.min() < 0.05 else ", which is not below 0.05"
+    return f"the same {p.idxmin()} (permutation p = {p.min():.3f}{verdict})"
+
+
+
+display(Markdown(
+    f"- Without the glossary, {total_n - len(glossary_lost)} of {total_n} key terms still hold"
+    + (": " + "; ".join(f"*{r.term}* ({r.group}) does not" for r in glossary_lost.itertuples()) + "."
+       if len(glossary_lost) else ".")
+    + f"\n- In what they talk about (TF-IDF cosine), the grouping under which pieces are most alike is {closest('cosine')}; "
+    f"in how they write (Burrows' Delta on the most frequent words), it is {closest('delta')}. "
+    + ("With this few pieces the permutation tests have little power." if len(pieces) < 30 else "")
+    + (f"\n- {group.capitalize()} and source file overlap: "
+       f"{int(pieces.groupby('file')[group].nunique().gt(1).sum())} of {n_files} files "
+       f"{verb(int(pieces.groupby('file')[group].nunique().gt(1).sum()), 'holds', 'hold')} more than one "
+       f"{group}, and {int(pieces.groupby(group)['file'].nunique().eq(1).sum())} of {len(per_group)} {group}s come "
+       "from a single file each, so "
+       "for those a difference of group is also a difference of translator." if "file" in columns else "")
+))
+best_style = (f"{by_p['delta'].idxmin()} (p = {by_p['delta'].min():.3f})" if len(by_p["delta"]) else "none")
+headlines.append(("headline-similarity-by-grouping",
+                  f"Similarity of pieces in the same and in different groups, by topic (TF-IDF cosine) and style "
+                  f"(Burrows' Delta); in style they are most alike within the same {best_style}"))
+
+# %% [markdown]
+# ## Limitations
+
+# %%
+robust_terms = ", ".join(f"*{t}* ({g})" for g, t in zip(best["group"], best["term"])) or "none"
+fragile_terms = "; ".join(
+    f"{status}: " + ", ".join(f"*{r.term}* ({r.group})" for r in rows.itertuples())
+    for status, rows in checked[~checked["robust"]].groupby("status")) or "none"
+display(Markdown(
+    f"- **Size.** {n_of(len(pieces), 'piece')} and {int(pieces['words'].sum()):,} words: most terms occur a few times, "
+    "so intervals are wide and weak-evidence flags are common; "
+    + (f"groups of one or two pieces ({', '.join(small_groups)}) speak for their authors only. " if small_groups else "")
+    + f"\n- **Translation.** {n_of(n_files, 'source file')}, each by its own translator; the glossary merges the "
+    "renderings it lists, and others may remain."
+    + (f"\n- **Scope.** One corpus, written {int(years.min())}–{int(years.max())}." if len(years) else "")
+    + f"\n- **Robust** to leaving out any one piece and to the glossary: {robust_terms}."
+    + f"\n- **Not robust**: {fragile_terms}."
+    + f"\n- **Topics** are moderately stable at best ({stability:.0%} top-term overlap across samples)."
+))
+
+# %%
+abstract = (
+    f"{n_of(len(pieces), 'piece')} by {n_of(pieces['author'].nunique(), 'author')} "
+    f"({int(pieces['words'].sum()):,} words) compared by {group}. "
+    + (f"The strongest robust distinctive concept is *{best.iloc[0]['term']}* for the {best.iloc[0]['group']} group "
+       f"({lr(best.iloc[0])}); " if len(best) else "No key term is robust to leaving out single pieces; ")
+    + f"{robust_n} of {total_n} key terms {verb(robust_n, 'is', 'are')} robust to leaving out any one piece and to "
+    f"the translation glossary, and {total_n - len(glossary_lost)} of {total_n} hold without the glossary. "
+    f"A {topics.k}-topic {topics.model.upper()} model separates the {group}s' emphases, with moderate stability "
+    f"({stability:.0%}). In style, pieces are most alike within the same {best_style}."
+)
+write_summary(study.out_dir, title, abstract, headlines)
+display(Markdown(f"**In short.** {abstract}"))

@@ -1,0 +1,59 @@
+"""Leave-one-piece-out and glossary checks of key terms."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from discourselab.robustness import glossary_check, leave_one_out
+from discourselab.text import Settings, TextPipeline
+
+# Group A has two pieces. "harbour" is in both (a habit of the group); "lantern" in a1 only (one author's).
+# Group B has two pieces about other things. Each paragraph repeats its words so that the counts are clear.
+TEXTS = {
+    "a1": "harbour lantern lantern lantern harbour lantern ferry. " * 4,
+    "a2": "harbour harbour ferry meadow harbour. " * 4,
+    "b1": "meadow orchard river orchard meadow river. " * 4,
+    "b2": "orchard river meadow ferry orchard. " * 4,
+}
+PIECES = pd.DataFrame({"doc_id": list(TEXTS), "group": ["A", "A", "B", "B"]})
+
+
+def tokens(settings: Settings | None = None) -> pd.DataFrame:
+    paragraphs = pd.DataFrame({"doc_id": list(TEXTS), "paragraph_id": [f"{d}-1" for d in TEXTS],
+                               "text": list(TEXTS.values())})
+    return TextPipeline(settings or Settings()).token_table(paragraphs)
+
+
+def test_leave_one_out_finds_the_piece_a_term_hangs_on():
+    targets = pd.DataFrame({"group": ["A", "A"], "term": ["harbour", "lantern"]})
+    result = leave_one_out(tokens(), PIECES, "group", targets).set_index("term")
+    # four reruns, each with group A still present
+    assert result["runs"].tolist() == [4, 4]
+    # harbour: still overused by A whichever piece is left out
+    assert result.loc["harbour", "held"] == 4 and result.loc["harbour", "breaking"] == ""
+    # lantern: without a1 it is gone from A altogether
+    assert result.loc["lantern", "held"] == 3 and result.loc["lantern", "breaking"] == "a1"
+    assert result.loc["harbour", "log_ratio_min"] <= result.loc["harbour", "log_ratio_max"]
+
+
+def test_a_group_losing_its_only_piece_does_not_count():
+    pieces = pd.DataFrame({"doc_id": list(TEXTS), "group": ["A", "C", "B", "B"]})
+    targets = pd.DataFrame({"group": ["A"], "term": ["lantern"]})
+    result = leave_one_out(tokens(), pieces, "group", targets)
+    assert result["runs"].tolist() == [3]
+
+
+def test_glossary_check_reports_terms_that_need_it():
+    # Group A writes "primary-level", group B "grassroots" a little: the glossary merges both into the
+    # concept "grassroots", which A then overuses; without the glossary A never writes "grassroots".
+    texts = {"a1": "primary-level ferry primary-level harbour. " * 5, "a2": "primary-level harbour ferry. " * 5,
+             "b1": "meadow grassroots orchard river. " * 3, "b2": "orchard river meadow. " * 5}
+    paragraphs = pd.DataFrame({"doc_id": list(texts), "paragraph_id": [f"{d}-1" for d in texts],
+                               "text": list(texts.values())})
+    merged = TextPipeline(Settings()).token_table(paragraphs)
+    plain = TextPipeline(Settings(use_glossary=False)).token_table(paragraphs)
+    targets = pd.DataFrame({"group": ["A", "A"], "term": ["grassroots", "harbour"]})
+    assert glossary_check(merged, PIECES, "group", targets)["holds_without_glossary"].all()  # both key when merged
+    result = glossary_check(plain, PIECES, "group", targets).set_index("term")
+    assert result.loc["grassroots", "holds_without_glossary"] == False  # noqa: E712 (numpy bool)
+    assert result.loc["harbour", "holds_without_glossary"] == True  # noqa: E712
