@@ -22,7 +22,7 @@ by = None
 seed = 0
 n_terms = 4  # key terms per group shown and checked for robustness
 k_range = [2, 3, 4, 5, 6, 7, 8, 9, 10]  # numbers of topics tried (as in notebook 04)
-n_seeds = 5
+n_seeds = 3  # runs per model and k, for stability
 
 # %%
 import matplotlib.pyplot as plt

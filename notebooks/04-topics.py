@@ -23,7 +23,7 @@ seed = 0
 unit = "paragraph"  # or "chunk": runs of chunk_words words within a piece
 chunk_words = 200
 k_range = [2, 3, 4, 5, 6, 7, 8, 9, 10]  # numbers of topics to try (those the corpus cannot support are dropped)
-n_seeds = 5  # runs per model and k, for stability
+n_seeds = 3  # runs per model and k, for stability
 n_top = 10  # top terms per topic
 n_boot = 1000  # bootstrap resamples for the intervals
 
@@ -92,7 +92,7 @@ display(summary.set_index(["model", "k"])[["coherence", "exclusivity", "stabilit
 
 # %% [markdown]
 # ## The topics
-# The chosen model refitted on all documents with the study's seed. Each topic is named here by its three heaviest terms; the full lists (and every other model and k tried) are in `tables/topics.csv`.
+# The chosen model refitted on all documents with the study's seed. Each topic is named here by its three heaviest terms; the full lists (and those of the other model at the same k) are in `tables/topics.csv`.
 
 # %%
 fits, terms, chosen_fit, labels = result.fits, result.terms, result.fit, result.labels

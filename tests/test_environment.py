@@ -20,7 +20,7 @@ def test_environment_yml_matches_pyproject():
     listed = set()
     text = (PROJECT / "environment.yml").read_text()
     for line in text.split("\ndependencies:", 1)[1].splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.-]+)", line)
+        match = re.match(r"^  - ([A-Za-z0-9_.-]+)", line) or re.match(r"^      - ([A-Za-z][A-Za-z0-9_.-]*)", line)
         if match:
             listed.add(_name(match.group(1)))
     assert listed - {"python", "pip"} == wanted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from discourselab.robustness import glossary_check, leave_one_out
 from discourselab.text import Settings, TextPipeline
@@ -57,3 +58,23 @@ def test_glossary_check_reports_terms_that_need_it():
     result = glossary_check(plain, PIECES, "group", targets).set_index("term")
     assert result.loc["grassroots", "holds_without_glossary"] == False  # noqa: E712 (numpy bool)
     assert result.loc["harbour", "holds_without_glossary"] == True  # noqa: E712
+
+
+def test_leave_one_out_equals_rerunning_compare_groups():
+    # the subtraction shortcut must give what compare_groups gives on the corpus without the piece
+    from discourselab.keyness import compare_groups
+
+    table, pieces = tokens(), PIECES
+    targets = pd.DataFrame({"group": ["A", "A", "B", "B"], "term": ["harbour", "ferry", "orchard", "meadow"]})
+    result = leave_one_out(table, pieces, "group", targets).set_index(["group", "term"])
+    for g, t in zip(targets["group"], targets["term"]):
+        held, ratios = 0, []
+        for doc_id in pieces["doc_id"]:
+            rerun = compare_groups(table[table["doc_id"] != doc_id], pieces[pieces["doc_id"] != doc_id], "group")
+            row = rerun[(rerun["reference"] == "rest") & (rerun["group"] == g) & (rerun["term"] == t)]
+            if len(row) and row["g2"].iat[0] > 0 and row["q"].iat[0] < 0.05:
+                held += 1
+                ratios.append(row["log_ratio"].iat[0])
+        assert result.loc[(g, t), "held"] == held, (g, t)
+        if ratios:
+            assert result.loc[(g, t), "log_ratio_max"] == pytest.approx(max(ratios))

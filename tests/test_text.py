@@ -101,3 +101,24 @@ def test_fingerprint_follows_word_lists(tmp_path):
     before = TextPipeline(stopword_files=(str(stop),)).settings.fingerprint()
     stop.write_text("a\nb\n")
     assert TextPipeline(stopword_files=(str(stop),)).settings.fingerprint() != before
+
+
+@pytest.mark.parametrize("changes", [{}, {"use_glossary": False}, {"lemmatize": False}, {"remove_stopwords": False},
+                                     {"keep_numbers": True}])
+def test_fast_terms_equal_the_full_analysis(changes):
+    # terms() takes a faster path than analyze(); on the whole seed corpus both must give the same terms
+    from conftest import SEED_MANIFEST
+    from discourselab import load_corpus
+
+    pipe = TextPipeline(**changes)
+    texts = load_corpus(SEED_MANIFEST).paragraphs["text"].tolist()
+    texts += ["Café “Big-data” 3.5% grass roots—the masses' Party building, urban social governance."]
+    for text in texts:
+        assert pipe.terms(text) == [t[1] for t in pipe.analyze(text) if t[1] is not None]
+
+
+def test_count_texts():
+    counts, vocabulary = TextPipeline().count_texts(["Party building serves the masses.", "The masses, the masses."])
+    table = pd.DataFrame(counts.toarray(), columns=vocabulary)
+    assert table.loc[0, "party building"] == 1 and table.loc[1, "masses"] == 2
+    assert table.loc[0, "masses"] == 1 and "the" not in table

@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
+from .cache import cached_table, content_key
 from .corpus import Corpus, load_corpus
 from .frequency import count_terms
 from .keyness import compare_groups
+from .progress import bar
 from .report import check_by, default_by
 from .text import Settings, TextPipeline
 
@@ -35,8 +37,19 @@ class Study:
 
     @cached_property
     def tokens(self) -> pd.DataFrame:
-        """The token table of every paragraph (see :meth:`TextPipeline.token_table`)."""
-        return self.pipeline.token_table(self.corpus.paragraphs)
+        """The token table of every paragraph (see :meth:`TextPipeline.token_table`).
+
+        Cached on disk by the content hash of the paragraphs and of the text
+        settings with their word lists (see :mod:`discourselab.cache`).
+        """
+        paragraphs = self.corpus.paragraphs
+        key = content_key(paragraphs, self.settings.fingerprint())
+
+        def build() -> pd.DataFrame:
+            return self.pipeline.token_table(
+                paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
+
+        return cached_table("tokens", key, build)
 
     @property
     def pieces(self) -> pd.DataFrame:

@@ -44,6 +44,9 @@ _TYPOGRAPHY = str.maketrans({
 })
 _TOKEN = re.compile(r"(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)|(?P<number>\d+(?:[.,]\d+)*%?)")
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
+_PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+(?:[.,]\d+)*%?")  # _TOKEN without groups
+# the same on ASCII text, where letters are [a-z] once lower-cased and digits [0-9]; faster
+_ASCII_TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*|[0-9]+(?:[.,][0-9]+)*%?", re.ASCII)
 _SEP = " "
 
 
@@ -168,6 +171,14 @@ class TextPipeline:
         # multiword variants are one term with the glossary off too, so that they can be counted
         multiword = set(self.phrases) | {v for v in variants if _SEP in v}
         self._mwe = MWETokenizer([tuple(p.split(_SEP)) for p in sorted(multiword)], separator=_SEP)
+        self._mwe_first = frozenset(p.split(_SEP)[0] for p in multiword)
+        # caches of terms(): token -> (forms, terms), token -> its one term, and the tokens that need more care
+        self._fast: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = {}
+        self._single: dict[str, str | None] = {}
+        self._form1: dict[str, str] = {}
+        self._starts: set[str] = set()
+        self._multi: set[str] = set()
+        self._mwe_width = max((p.count(_SEP) + 1 for p in multiword), default=1)
 
     @staticmethod
     def _read_spelling(path):
@@ -255,19 +266,113 @@ class TextPipeline:
         return out
 
     def terms(self, text: str) -> list[str]:
-        """The counted terms of a text, in order (an ``analyzer`` for scikit-learn)."""
-        return [token[1] for token in self.analyze(text) if token[1] is not None]
+        """The counted terms of a text, in order (an ``analyzer`` for scikit-learn).
+
+        The same terms as :meth:`analyze` gives, by a faster path: each distinct
+        lower-case token is analyzed once and remembered, and multiword
+        expressions are looked for only in texts that hold a word one can begin with.
+        """
+        if self.settings.keep_numbers:
+            return [token[1] for token in self.analyze(text) if token[1] is not None]
+        low = normalize_typography(text).lower()
+        raws = (_ASCII_TOKEN if low.isascii() else _PLAIN_TOKEN).findall(low)
+        single = self._single
+        try:
+            finals = [single[r] for r in raws]
+        except KeyError:
+            for raw in raws:
+                if raw not in single:
+                    self._learn(raw)
+            finals = [single[r] for r in raws]
+        if self._multi.isdisjoint(raws):
+            if not self._starts.isdisjoint(raws):
+                self._merge_expressions(raws, finals)
+            return [t for t in finals if t is not None]
+        forms: list[str] = []
+        finals = []
+        for raw in raws:
+            entry = self._fast[raw]
+            forms += entry[0]
+            finals += entry[1]
+        out, i = [], 0
+        for form in self._mwe.tokenize(forms):
+            n = form.count(_SEP) + 1
+            term = finals[i] if n == 1 else self._expression_term(form)
+            if term is not None:
+                out.append(term)
+            i += n
+        return out
+
+    def _expression_term(self, form: str) -> str | None:
+        term = self.glossary.get(form, form)
+        if (self.settings.remove_stopwords and term in self.stopwords) or len(term) < self.settings.min_length:
+            return None
+        return term
+
+    def _merge_expressions(self, raws: list[str], finals: list) -> None:
+        """Merge multiword expressions in place, for tokens of one form each.
+
+        NLTK's ``MWETokenizer`` reads left to right and can only start an
+        expression at a token whose form begins one; so it is run on the short
+        window at each such token, skipping tokens an earlier expression took.
+        """
+        starts, form1, width = self._starts, self._form1, self._mwe_width
+        free = 0
+        for i in [i for i, raw in enumerate(raws) if raw in starts]:
+            if i < free:
+                continue
+            merged = self._mwe.tokenize([form1[r] for r in raws[i:i + width]])[0]
+            n = merged.count(_SEP) + 1
+            if n > 1:
+                finals[i] = self._expression_term(merged)
+                finals[i + 1:i + n] = [None] * (n - 1)
+                free = i + n
+
+    def _learn(self, raw: str) -> None:
+        """Analyze one distinct lower-case token for :meth:`terms`."""
+        entry = self._fast[raw] = self._fast_entry(raw)
+        forms, finals = entry
+        self._single[raw] = finals[0] if len(finals) == 1 else None
+        if len(forms) != 1:
+            self._multi.add(raw)
+        else:
+            self._form1[raw] = forms[0]
+            if forms[0] in self._mwe_first:
+                self._starts.add(raw)
+
+    def _fast_entry(self, raw: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+        """The forms of one lower-case token and, for each, its term when it is not part of an expression."""
+        s = self.settings
+        if raw[0].isdigit():
+            return (_NUMBER,), (None,)
+        word = raw[:-2] if raw.endswith("'s") else raw
+        forms = tuple(self._forms(word))
+        finals = []
+        for form in forms:
+            term = self.glossary.get(form, form)
+            if s.remove_stopwords and (term in self.stopwords or raw in self.stopwords):
+                term = None
+            elif len(term) < s.min_length:
+                term = None
+            finals.append(term)
+        return forms, tuple(finals)
 
     def __call__(self, text: str) -> list[str]:
         return self.terms(text)
 
-    def token_table(self, paragraphs: pd.DataFrame) -> pd.DataFrame:
+    def token_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
         """One row per token of every paragraph.
+
+        Built ``chunk`` paragraphs at a time into compact columns (integer
+        columns as int32, each distinct string stored once), so that the
+        Python lists of a whole large corpus never exist at once.
 
         Parameters
         ----------
         paragraphs : DataFrame
             With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``).
+        progress : callable, optional
+            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
 
         Returns
         -------
@@ -277,16 +382,27 @@ class TextPipeline:
             for stop words and numbers), ``words`` (running words spanned), and
             ``start``, ``end`` (character offsets in the paragraph's text).
         """
-        columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
+        rows = paragraphs[["doc_id", "paragraph_id", "text"]]
+        starts = range(0, len(rows), chunk)
+        if progress is not None:
+            starts = progress(starts, total=len(starts))
         position: dict[str, int] = {}
-        for doc_id, para_id, text in paragraphs[["doc_id", "paragraph_id", "text"]].itertuples(index=False):
+        strings: dict[str, str] = {}
+        parts = [self._token_chunk(rows.iloc[i:i + chunk], position, strings) for i in starts]
+        if not parts:
+            return self._token_chunk(rows, position, strings)
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    def _token_chunk(self, rows: pd.DataFrame, position: dict, strings: dict) -> pd.DataFrame:
+        columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
+        for doc_id, para_id, text in rows.itertuples(index=False):
             start = position.get(doc_id, 0)
             tokens = self.analyze(text)
             columns["doc_id"] += [doc_id] * len(tokens)
             columns["paragraph_id"] += [para_id] * len(tokens)
             columns["position"] += range(start, start + len(tokens))
             for surface, term, words, start_char, end_char in tokens:
-                columns["token"].append(surface)
+                columns["token"].append(strings.setdefault(surface, surface))
                 columns["term"].append(term)
                 columns["words"].append(words)
                 columns["start"].append(start_char)
@@ -294,8 +410,22 @@ class TextPipeline:
             position[doc_id] = start + len(tokens)
         table = pd.DataFrame(columns)
         for column in ("position", "words", "start", "end"):
-            table[column] = table[column].astype("int64")
+            table[column] = table[column].astype("int32")
         return table
+
+    def count_texts(self, texts, *, progress=None):
+        """Term counts of each text, streamed: no token is kept once counted.
+
+        Returns
+        -------
+        counts, vocabulary
+            A sparse (texts x terms) count matrix and the terms of its columns.
+        """
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        vectorizer = CountVectorizer(analyzer=self.terms)
+        matrix = vectorizer.fit_transform(progress(texts) if progress else texts)
+        return matrix, vectorizer.get_feature_names_out()
 
 
 def word_tokens(text: str) -> list[str]:

