@@ -173,7 +173,7 @@ display(Markdown(
 
 # %%
 topics = tm.run_topics(study.tokens, pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
-                       seed=seed, progress=lambda runs: bar(runs, desc="topic diagnostics"))
+                       seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))
 prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
 labels = topics.labels
 fig = plots.plot_topic_heatmap(prevalence, labels,

@@ -4,6 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from discourselab import plots
@@ -36,3 +38,16 @@ def test_spread_keeps_extreme_and_gap():
     import numpy as np
     placed = plots._spread(np.array([3.0, 2.95, 2.9, 1.0]), gap=0.5, direction=1)
     assert placed.tolist() == [3.0, 2.5, 2.0, 1.0]
+
+
+def test_large_heatmap_and_dendrogram_stay_readable_size():
+    from scipy.cluster.hierarchy import linkage
+
+    names = [f"p{i}" for i in range(plots.MAX_LABELLED + 5)]
+    rng = np.random.default_rng(0)
+    points = rng.random((len(names), 3))
+    table = pd.DataFrame(1 - np.abs(points[:, None, 0] - points[None, :, 0]), index=names, columns=names)
+    fig = plots.plot_similarity(table)
+    assert max(fig.get_size_inches()) <= 12 and not fig.axes[0].get_xticklabels()
+    fig = plots.plot_dendrograms([(linkage(points), "t")], names, color_by=pd.Series("g", index=names, name="g"))
+    assert max(fig.get_size_inches()) <= 13

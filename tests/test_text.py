@@ -122,3 +122,16 @@ def test_count_texts():
     table = pd.DataFrame(counts.toarray(), columns=vocabulary)
     assert table.loc[0, "party building"] == 1 and table.loc[1, "masses"] == 2
     assert table.loc[0, "masses"] == 1 and "the" not in table
+
+
+def test_count_texts_in_parallel_gives_the_same_counts(monkeypatch):
+    import discourselab.text as text_module
+    from conftest import SEED_MANIFEST
+    from discourselab import load_corpus
+
+    texts = load_corpus(SEED_MANIFEST).paragraphs["text"].tolist()
+    monkeypatch.setattr(text_module, "PARALLEL_TEXTS", 10)
+    single, terms = TextPipeline().count_texts(texts)
+    parallel, parallel_terms = TextPipeline().count_texts(texts, n_jobs=2)
+    assert list(terms) == list(parallel_terms)
+    assert (single != parallel).nnz == 0 and single.shape == parallel.shape

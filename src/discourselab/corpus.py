@@ -407,3 +407,23 @@ def write_manifest_template(folder: str | Path, manifest_name: str = "corpus.csv
                      "venue": "", "date": "", "title": title[:120], "start": "", "end": "", "encoding": ""})
     pd.DataFrame(rows).to_csv(target, index=False)
     return target
+
+
+def default_by(corpus: Corpus) -> list[str]:
+    """``author``, plus ``role`` where the manifest fills it in."""
+    by = ["author"]
+    if "role" in corpus.pieces and (corpus.pieces["role"] != "").any():
+        by.append("role")
+    return by
+
+
+def check_by(by: list[str], corpus: Corpus) -> list[str]:
+    """Stop with a clear message when a grouping column is not in the manifest."""
+    allowed = ["doc_id", *corpus.metadata_columns, "file"]
+    for column in by:
+        if column not in allowed:
+            raise CorpusError(
+                f"manifest {corpus.manifest_path} has no column {column!r} to group by "
+                f"(choose from: {', '.join(allowed)})"
+            )
+    return list(dict.fromkeys(by))

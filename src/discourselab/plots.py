@@ -13,6 +13,8 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 PALETTE = plt.get_cmap("tab10").colors
+#: Above this many pieces, heatmaps and dendrograms leave out piece labels (they could not be read).
+MAX_LABELLED = 60
 
 
 def group_colors(values) -> dict[str, tuple]:
@@ -307,6 +309,16 @@ def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, grou
     data = table.loc[order, order]
     values = data.to_numpy().astype(float)
     np.fill_diagonal(values, np.nan)  # the diagonal (each piece with itself) would swamp the scale
+    if len(order) > MAX_LABELLED:
+        fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
+        image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values),
+                          interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{len(order)} pieces in clustering order (labels left out; see tables/similarity.csv)")
+        fig.colorbar(image, ax=ax, shrink=0.7, label=title)
+        ax.set_title(title, fontsize=10)
+        return fig
     size = 0.45 * len(order) + 2.5
     fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")
     image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values))
@@ -351,6 +363,14 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
     if mark_by is not None:
         codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
         tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
+    if len(labels) > MAX_LABELLED:
+        fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 6), layout="constrained",
+                                 squeeze=False)
+        for ax, (matrix, title) in zip(axes[0], linkages):
+            dendrogram(matrix, no_labels=True, ax=ax, color_threshold=0, above_threshold_color="#555")
+            ax.set_title(f"{title}\n({len(labels)} pieces; labels left out)", fontsize=10)
+            ax.spines[["top", "right"]].set_visible(False)
+        return fig
     fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
                              layout="constrained", squeeze=False)
     for ax, (matrix, title) in zip(axes[0], linkages):

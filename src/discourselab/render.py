@@ -6,8 +6,6 @@ import json
 from html import escape
 from pathlib import Path
 
-import nbformat
-
 from . import config
 from .corpus import Corpus
 
@@ -68,6 +66,8 @@ figure img { max-width: 100%; border: 1px solid #ddd; } figcaption { color: #444
 
 def notebook_summary(path: Path) -> tuple[str, str]:
     """Title (first heading) and one-line description (first plain line) of a notebook."""
+    import nbformat  # here, so that notebooks importing this module do not pay for it
+
     notebook = nbformat.read(path, as_version=4)
     title, line = path.stem, ""
     for cell in notebook.cells:

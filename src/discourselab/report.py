@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from . import config, render
 from . import progress as progress_env
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus, check_by, default_by, load_corpus
 from .errors import CorpusError
 from .io import write_table
 from .text import Settings
@@ -53,26 +53,6 @@ def find_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
     if not found:
         raise CorpusError(f"no notebooks ({NOTEBOOK_PATTERN}) in {folder}")
     return found
-
-
-def default_by(corpus: Corpus) -> list[str]:
-    """``author``, plus ``role`` where the manifest fills it in."""
-    by = ["author"]
-    if "role" in corpus.pieces and (corpus.pieces["role"] != "").any():
-        by.append("role")
-    return by
-
-
-def check_by(by: list[str], corpus: Corpus) -> list[str]:
-    """Stop with a clear message when a grouping column is not in the manifest."""
-    allowed = ["doc_id", *corpus.metadata_columns, "file"]
-    for column in by:
-        if column not in allowed:
-            raise CorpusError(
-                f"manifest {corpus.manifest_path} has no column {column!r} to group by "
-                f"(choose from: {', '.join(allowed)})"
-            )
-    return list(dict.fromkeys(by))
 
 
 def sha256(path: Path) -> str:

@@ -10,11 +10,10 @@ import pandas as pd
 
 from . import config
 from .cache import cached_table, content_key
-from .corpus import Corpus, load_corpus
+from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms
 from .keyness import compare_groups
 from .progress import bar
-from .report import check_by, default_by
 from .text import Settings, TextPipeline
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.

@@ -27,8 +27,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import simplemma
+from scipy.sparse import csr_matrix
 from nltk.tokenize import MWETokenizer
 
 from . import config
@@ -133,6 +135,9 @@ class Settings:
         return digest.hexdigest()
 
 
+#: count_texts uses several processes only from this many texts.
+PARALLEL_TEXTS = 2000
+
 #: Columns of the token table, in order.
 TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
 _NUMBER = "\x00number"
@@ -172,6 +177,11 @@ class TextPipeline:
         multiword = set(self.phrases) | {v for v in variants if _SEP in v}
         self._mwe = MWETokenizer([tuple(p.split(_SEP)) for p in sorted(multiword)], separator=_SEP)
         self._mwe_first = frozenset(p.split(_SEP)[0] for p in multiword)
+        self._mwe_second: dict[str, set[str]] = {}  # first word -> the words that can follow it in an expression
+        for p in multiword:
+            words = p.split(_SEP)
+            if len(words) > 1:
+                self._mwe_second.setdefault(words[0], set()).add(words[1])
         # caches of terms(): token -> (forms, terms), token -> its one term, and the tokens that need more care
         self._fast: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]]] = {}
         self._single: dict[str, str | None] = {}
@@ -274,8 +284,7 @@ class TextPipeline:
         """
         if self.settings.keep_numbers:
             return [token[1] for token in self.analyze(text) if token[1] is not None]
-        low = normalize_typography(text).lower()
-        raws = (_ASCII_TOKEN if low.isascii() else _PLAIN_TOKEN).findall(low)
+        raws = self._raw_tokens(text)
         single = self._single
         try:
             finals = [single[r] for r in raws]
@@ -303,6 +312,14 @@ class TextPipeline:
             i += n
         return out
 
+    @staticmethod
+    def _raw_tokens(text: str) -> list[str]:
+        """Lower-case tokens (words and numbers) of a text, typography folded."""
+        if text.isascii():  # nothing for normalize_typography to fold
+            return _ASCII_TOKEN.findall(text.lower())
+        low = normalize_typography(text).lower()
+        return (_ASCII_TOKEN if low.isascii() else _PLAIN_TOKEN).findall(low)
+
     def _expression_term(self, form: str) -> str | None:
         term = self.glossary.get(form, form)
         if (self.settings.remove_stopwords and term in self.stopwords) or len(term) < self.settings.min_length:
@@ -316,11 +333,11 @@ class TextPipeline:
         expression at a token whose form begins one; so it is run on the short
         window at each such token, skipping tokens an earlier expression took.
         """
-        starts, form1, width = self._starts, self._form1, self._mwe_width
-        free = 0
+        starts, form1, width, follows = self._starts, self._form1, self._mwe_width, self._mwe_second
+        free, last = 0, len(raws) - 1
         for i in [i for i, raw in enumerate(raws) if raw in starts]:
-            if i < free:
-                continue
+            if i < free or i == last or form1.get(raws[i + 1]) not in follows.get(form1[raws[i]], ()):
+                continue  # no expression can go on from here
             merged = self._mwe.tokenize([form1[r] for r in raws[i:i + width]])[0]
             n = merged.count(_SEP) + 1
             if n > 1:
@@ -413,16 +430,46 @@ class TextPipeline:
             table[column] = table[column].astype("int32")
         return table
 
-    def count_texts(self, texts, *, progress=None):
+    def count_texts(self, texts, *, n_jobs: int = 1, progress=None):
         """Term counts of each text, streamed: no token is kept once counted.
+
+        Parameters
+        ----------
+        texts : sequence of str
+        n_jobs : int
+            Processes (-1: one per core). With more than one, on a platform that
+            can fork and for at least ``PARALLEL_TEXTS`` texts, the texts are
+            split into contiguous parts counted in forked processes and the
+            results merged; the counts are the same as with one process.
+        progress : callable, optional
+            Wraps the iterable of texts (one process only).
 
         Returns
         -------
         counts, vocabulary
-            A sparse (texts x terms) count matrix and the terms of its columns.
+            A sparse (texts x terms) count matrix and the terms of its columns (sorted).
         """
+        import multiprocessing
+        import os
+
+        from scipy.sparse import vstack
         from sklearn.feature_extraction.text import CountVectorizer
 
+        texts = list(texts)
+        jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+        if jobs > 1 and len(texts) >= PARALLEL_TEXTS and "fork" in multiprocessing.get_all_start_methods():
+            size = -(-len(texts) // jobs)
+            parts = [texts[i:i + size] for i in range(0, len(texts), size)]
+            with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+                results = pool.map(self.count_texts, parts)
+            vocabulary = np.unique(np.concatenate([v for _, v in results]))
+            remapped = []
+            for matrix, terms in results:
+                columns = np.searchsorted(vocabulary, terms)
+                matrix = matrix.tocoo()
+                remapped.append(csr_matrix((matrix.data, (matrix.row, columns[matrix.col])),
+                                           shape=(matrix.shape[0], len(vocabulary))))
+            return vstack(remapped).tocsr(), vocabulary.astype(object)
         vectorizer = CountVectorizer(analyzer=self.terms)
         matrix = vectorizer.fit_transform(progress(texts) if progress else texts)
         return matrix, vectorizer.get_feature_names_out()

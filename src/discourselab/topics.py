@@ -28,6 +28,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from sklearn.decomposition import NMF, LatentDirichletAllocation
@@ -38,8 +39,10 @@ from .errors import CorpusError
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
 MIN_DOCS_PER_TOPIC = 5
-#: LDA learns online (mini-batches) above this many documents.
-ONLINE_FROM = 3000
+#: The diagnostics' fits run in parallel processes from this many documents per run.
+PARALLEL_FROM = 300
+#: Models are fitted on a seeded sample of at most this many documents (shares are inferred for all).
+FIT_DOCS = 4000
 
 
 class SmallCorpusWarning(UserWarning):
@@ -111,10 +114,11 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
     """Fit NMF (on TF-IDF) or LDA (on counts) with ``k`` topics.
 
     NMF: ``init="nndsvda"``, coordinate descent, at most 400 iterations. LDA:
-    batch variational Bayes with 50 iterations up to 500 documents and 10 up to
-    ``ONLINE_FROM``; above that, online learning (mini-batches of 1,024, 5
-    passes), which scikit-learn recommends for large corpora. The iteration
-    limits bound the cost of the diagnostics, which fit many models.
+    batch variational Bayes, 50 iterations up to 500 documents, 10 above (the
+    diagnostics fit many models). With more than ``FIT_DOCS`` documents, the
+    model is fitted on a seeded sample of ``FIT_DOCS`` of them and every
+    document's topic shares are then inferred (``transform``): the cost stays
+    bounded however large the corpus.
 
     Returns
     -------
@@ -129,16 +133,21 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         estimator = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
     elif model == "lda":
         matrix = documents.counts
-        n_docs = matrix.shape[0]
-        online = n_docs > ONLINE_FROM
-        passes = 50 if n_docs <= 500 else (10 if not online else 5)
-        estimator = LatentDirichletAllocation(n_components=k, random_state=seed, max_iter=max_iter or passes,
-                                              learning_method="online" if online else "batch", batch_size=1024)
+        n_fit = min(matrix.shape[0], FIT_DOCS)
+        estimator = LatentDirichletAllocation(n_components=k, random_state=seed,
+                                              max_iter=max_iter or (50 if n_fit <= 500 else 10),
+                                              learning_method="batch")
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+    n_docs = matrix.shape[0]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of iterations")
-        doc_topic = estimator.fit_transform(matrix)
+        if n_docs > FIT_DOCS:
+            rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
+            estimator.fit(matrix[rows])
+            doc_topic = estimator.transform(matrix)
+        else:
+            doc_topic = estimator.fit_transform(matrix)
     return estimator, _normalize(doc_topic), _normalize(estimator.components_)
 
 
@@ -250,7 +259,8 @@ def candidate_ks(n_docs: int, ks, sample: float = 0.9) -> tuple[list[int], bool]
 
 
 def diagnose(documents: TopicDocuments, ks, *, models=MODELS, seeds=(0, 1, 2, 3, 4), n_top: int = 10,
-             sample: float = 0.9, max_docs: int | None = None, progress=None) -> pd.DataFrame:
+             sample: float = 0.9, max_docs: int | None = None, n_jobs: int = -1,
+             progress=None) -> pd.DataFrame:
     """Coherence, exclusivity and stability for every model, k and seed.
 
     Each seed's run fits the model, with that seed, on its own random sample of
@@ -276,8 +286,11 @@ def diagnose(documents: TopicDocuments, ks, *, models=MODELS, seeds=(0, 1, 2, 3,
         random start varies).
     max_docs : int, optional
         Cap on the documents each run sees, for large corpora.
+    n_jobs : int
+        Processes for the fits (joblib; -1: all cores), used from
+        ``PARALLEL_FROM`` documents per run.
     progress : callable, optional
-        Wraps the iterable of (model, k) runs (e.g. ``tqdm``).
+        Wraps the iterable of fits, given ``total`` (e.g. ``tqdm``).
 
     Returns
     -------
@@ -295,9 +308,17 @@ def diagnose(documents: TopicDocuments, ks, *, models=MODELS, seeds=(0, 1, 2, 3,
         size = min(size, max_docs)
     samples = {s: subsample(documents, size, seed=s) for s in seeds}
     runs = [(m, k) for m in models for k in ks]
+    tasks = [(m, k, s) for m, k in runs for s in seeds]
+    # independent seeded fits: run on all cores when there are many documents (same results either way)
+    jobs = n_jobs if size >= PARALLEL_FROM else 1
+    done = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(fit)(samples[s], k, m, s, n_top) for m, k, s in tasks)
+    fitted = {}
+    for (m, k, s), result in zip(tasks, progress(done, total=len(tasks)) if progress else done):
+        fitted[(m, k, s)] = result
     rows = []
-    for model, k in (progress(runs) if progress else runs):
-        fits = [fit(samples[s], k, model, s, n_top) for s in seeds]
+    for model, k in runs:
+        fits = [fitted[(model, k, s)] for s in seeds]
         for i, f in enumerate(fits):
             overlaps = [match_topics(f.top, other.top)[1].mean() for j, other in enumerate(fits) if j != i]
             rows.append({"model": model, "k": k, "seed": f.seed,
@@ -498,7 +519,7 @@ class TopicStudy:
 
 def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                chunk_words: int = 200, k_range=range(2, 11), seeds=(0, 1, 2, 3, 4), n_top: int = 10,
-               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 1000, progress=None) -> TopicStudy:
+               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 800, progress=None) -> TopicStudy:
     """The whole topic analysis: diagnostics over ``k_range``, the choice, final fits and prevalence.
 
     Both models are refitted on all documents with ``seed`` at the chosen k

@@ -1,0 +1,25 @@
+"""The benchmark script runs end to end on a tiny corpus (three addresses); timings are not checked here."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+
+from conftest import PROJECT
+
+
+def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
+    spec = importlib.util.spec_from_file_location("run_benchmark", PROJECT / "benchmarks" / "run_benchmark.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--docs", "3", "--scales", "1", "2", "--run-scales", "1", "--no-rerun",
+                       "--out", str(tmp_path)]) == 0
+    with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    steps = [(r["step"], r["scale"]) for r in rows]
+    assert ("discourselab text processing", "2") in steps and ("scikit-learn CountVectorizer", "1") in steps
+    assert ("discourselab run (first run, empty cache)", "1") in steps
+    assert all(float(r["seconds"]) > 0 and float(r["peak_mb"]) > 0 for r in rows)
+    manifest = (tmp_path / "corpus-2x" / "corpus.csv").read_text(encoding="utf-8").splitlines()
+    assert len(manifest) == 1 + 6  # three addresses, twice
+    assert (tmp_path / "run-1x" / "tables" / "keyness.csv").is_file()
