@@ -208,12 +208,33 @@ def main(argv: list[str] | None = None) -> int:
         writer = csv.DictWriter(handle, fieldnames=["step", "scale", "words", "seconds", "peak_mb", "detail"])
         writer.writeheader()
         writer.writerows(results)
-    print(f"\nMachine: {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GB, Python {platform.python_version()}\n")
-    print("| step | scale | words | seconds | peak MB | detail |\n|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['step']} | {r['scale']}x | {r['words']:,} | {r['seconds']} | {r['peak_mb']} | {r['detail']} |")
+    report = markdown(results)
+    print(report)
+    if args.out.resolve() == DEFAULT_OUT.resolve() and args.docs is None:
+        update_readme(HERE / "README.md", report)
     return 0
+
+
+def markdown(results: list[dict]) -> str:
+    """The results as a Markdown table, with the machine they were measured on."""
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {platform.platform()}, {os.cpu_count()} CPUs, "
+             f"{psutil.virtual_memory().total / 2**30:.0f} GB RAM, Python {platform.python_version()}.", "",
+             "| step | scale | words | seconds | peak MB | detail |", "|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['step']} | {r['scale']}x | {r['words']:,} | {r['seconds']} | {r['peak_mb']} | "
+                     f"{r['detail']} |")
+    return "\n".join(lines)
+
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_readme(readme: Path, report: str) -> None:
+    """Put the latest results between the README's markers."""
+    text = readme.read_text(encoding="utf-8")
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        readme.write_text(f"{head}{START}\n{report}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,8 @@ display(Markdown(
 # For each group, its strongest key terms: used significantly more than in the rest of the corpus (q < 0.05), strongest evidence first, terms with robust evidence before weak. Each is then checked twice: rerun without each piece in turn (a term that disappears when one piece is left out belongs to that piece, not to the group) and rerun without the translation-variant glossary.
 
 # %%
-keyness = study.keyness(by=[group])
+everything = study.keyness()  # the same table as notebook 02's (read from the cache when it ran first)
+keyness = everything[everything["by"] == group]
 rest = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05)]
 targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "g2"], ascending=[True, False, False])
            .groupby("group").head(n_terms).drop(columns="_robust"))
@@ -147,7 +148,7 @@ headlines.append((f"headline-key-terms-by-{group}", caption))
 # The strongest key term of each author against all other authors, with its interval; for an author with one short piece, the evidence is that piece's.
 
 # %%
-authors = study.keyness(by=["author"])
+authors = everything[everything["by"] == "author"] if "author" in study.by else study.keyness(by=["author"])
 author_rest = authors[(authors["reference"] == "rest") & (authors["g2"] > 0) & (authors["q"] < 0.05)]
 top_author = (author_rest.assign(_robust=~author_rest["weak"])
               .sort_values(["group", "_robust", "g2"], ascending=[True, False, False]).groupby("group").head(1))
@@ -211,12 +212,16 @@ headlines.append((f"headline-topics-by-{group}",
 vectorizer, matrix = fit_tfidf(pieces.set_index("doc_id")["text"], study.pipeline)
 pairs = similarity_pairs(cosine_table(matrix, pieces["doc_id"].tolist()), burrows_delta(pieces), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
-tests = pd.DataFrame([grouping_test(pairs, pieces, c, v, seed=seed) for c in columns for v in ("cosine", "delta")])
+tests = pd.DataFrame([grouping_test(pairs, pieces, c, v, seed=seed) for c in columns for v in ("cosine", "delta")],
+                     columns=["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"])
 tests["p"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 tests = tests.dropna(subset=["within"])
-fig = plots.plot_grouping_tests(tests)
-save_figure(fig, "headline-similarity-by-grouping", study.out_dir)
-plt.show()
+if tests.empty:
+    display(Markdown("_No grouping puts two pieces together, so similarity within and between groups cannot be compared._"))
+else:
+    fig = plots.plot_grouping_tests(tests)
+    save_figure(fig, "headline-similarity-by-grouping", study.out_dir)
+    plt.show()
 
 # %%
 glossary_lost = checked[~checked["holds_without_glossary"]]
@@ -247,9 +252,10 @@ display(Markdown(
        "for those a difference of group is also a difference of translator." if "file" in columns else "")
 ))
 best_style = (f"{by_p['delta'].idxmin()} (p = {by_p['delta'].min():.3f})" if len(by_p["delta"]) else "none")
-headlines.append(("headline-similarity-by-grouping",
-                  f"Similarity of pieces in the same and in different groups, by topic (TF-IDF cosine) and style "
-                  f"(Burrows' Delta); in style they are most alike within the same {best_style}"))
+if not tests.empty:
+    headlines.append(("headline-similarity-by-grouping",
+                      f"Similarity of pieces in the same and in different groups, by topic (TF-IDF cosine) and "
+                      f"style (Burrows' Delta); in style they are most alike within the same {best_style}"))
 
 # %% [markdown]
 # ## Limitations
@@ -280,7 +286,8 @@ abstract = (
     + f"{robust_n} of {total_n} key terms {verb(robust_n, 'is', 'are')} robust to leaving out any one piece and to "
     f"the translation glossary, and {total_n - len(glossary_lost)} of {total_n} hold without the glossary. "
     f"A {topics.k}-topic {topics.model.upper()} model separates the {group}s' emphases, with moderate stability "
-    f"({stability:.0%}). In style, pieces are most alike within the same {best_style}."
+    f"({stability:.0%})."
+    + (f" In style, pieces are most alike within the same {best_style}." if not tests.empty else "")
 )
 write_summary(study.out_dir, title, abstract, headlines)
 display(Markdown(f"**In short.** {abstract}"))

@@ -124,7 +124,8 @@ def test_cli_manifest_and_errors(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_two_runs_give_identical_tables(mini_run, tmp_path):
+def test_two_runs_give_identical_tables(mini_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")  # recompute everything: the same tables must come out
     again = run_study(PROJECT / "tests" / "fixtures" / "mini" / "corpus.csv", tmp_path / "again", seed=3,
                       progress=False)
     first = sorted(p.name for p in (mini_run / "tables").glob("*.csv"))
@@ -177,3 +178,13 @@ def test_summary_round_trip(tmp_path):
     write_summary(tmp_path, "T <1>", "An abstract.", [("headline-x", "A caption")])
     assert read_summary(tmp_path) == {"title": "T <1>", "abstract": "An abstract.",
                                       "headlines": [{"figure": "headline-x", "caption": "A caption"}]}
+
+
+def test_summary_notebook_runs_last():
+    from pathlib import Path
+
+    from discourselab.report import execution_order
+
+    names = [Path(n) for n in ("00-findings.py", "01-corpus.py", "02-terms.py")]
+    assert [p.name for p in execution_order(names)] == ["01-corpus.py", "02-terms.py", "00-findings.py"]
+    assert execution_order(names[1:]) == names[1:]

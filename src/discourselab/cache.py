@@ -7,7 +7,7 @@ stop-word or phrase file, or a text, builds it anew.
 
 The cache lives in ``.cache/`` at the project root, or in the folder named by
 the ``DISCOURSELAB_CACHE`` environment variable (``off`` turns it off). Only the
-newest ``KEEP`` entries of each kind are kept.
+newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ import pandas as pd
 from . import config
 
 ENV = "DISCOURSELAB_CACHE"
-KEEP = 6
+#: Entries kept per kind (the newest); token tables are large, so fewer of them.
+KEEP = 24
+KEEP_LARGE = {"tokens": 4}
 
 
 def cache_dir() -> Path | None:
@@ -72,6 +74,6 @@ def cached_object(kind: str, key: str, build: Callable[[], object]):
     finally:
         Path(temporary).unlink(missing_ok=True)
     entries = sorted(folder.glob(f"{kind}-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP:]:
+    for old in entries[KEEP_LARGE.get(kind, KEEP):]:
         old.unlink(missing_ok=True)
     return table

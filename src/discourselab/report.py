@@ -46,6 +46,17 @@ PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplot
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
 
 
+def execution_order(sources: list[Path]) -> list[Path]:
+    """Notebooks in the order to run them: numbered order, but a summary numbered ``00`` last.
+
+    The summary (the findings) draws on the same analyses as the others; run
+    after them, it finds their results in the cache (:mod:`discourselab.cache`)
+    instead of computing them again. The front page still lists it first.
+    """
+    summary = [s for s in sources if s.name.startswith("00-")]
+    return [s for s in sources if s not in summary] + summary
+
+
 def find_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
     """The study's notebook sources (jupytext percent ``.py`` files), in order."""
     folder = config.resolve(notebooks_dir, config.NOTEBOOKS_DIR)
@@ -170,7 +181,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     try:
         with _timed(steps, "corpus tables"):
             write_corpus_tables(corpus, tmp)
-        bar = tqdm(sources, desc="notebooks", unit="notebook", disable=not progress)
+        bar = tqdm(execution_order(sources), desc="notebooks", unit="notebook", disable=not progress)
         for source in bar:
             bar.set_postfix_str(source.stem)
             with _timed(steps, f"notebook {source.stem}"):

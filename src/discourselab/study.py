@@ -42,13 +42,27 @@ class Study:
         settings with their word lists (see :mod:`discourselab.cache`).
         """
         paragraphs = self.corpus.paragraphs
-        key = content_key(paragraphs, self.settings.fingerprint())
 
         def build() -> pd.DataFrame:
             return self.pipeline.token_table(
                 paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
 
-        return cached_table("tokens", key, build)
+        return cached_table("tokens", self.key, build)
+
+    @cached_property
+    def key(self) -> str:
+        """Content hash of the paragraphs and of the text settings with their word lists."""
+        return content_key(self.corpus.paragraphs, self.settings.fingerprint())
+
+    def _cached(self, kind: str, parameters: dict, build) -> pd.DataFrame:
+        """A table computed from the tokens and the pieces' grouping columns, cached on disk."""
+        import hashlib
+        import json
+
+        groups = self.pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
+        digest = hashlib.sha256(f"{self.key}\x1f{json.dumps(parameters, sort_keys=True, default=str)}\x1f{groups}"
+                                .encode())
+        return cached_table(kind, digest.hexdigest(), build)
 
     @property
     def pieces(self) -> pd.DataFrame:
@@ -61,7 +75,8 @@ class Study:
     def frequencies(self, by: list[str] | None = None) -> pd.DataFrame:
         """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column."""
         columns = by or ["doc_id", *self.by]
-        return pd.concat([count_terms(self.tokens, self.pieces, b) for b in columns], ignore_index=True)
+        return self._cached("frequencies", {"by": columns}, lambda: pd.concat(
+            [count_terms(self.tokens, self.pieces, b) for b in columns], ignore_index=True))
 
     def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
         """:func:`~discourselab.keyness.compare_groups` for each grouping column.
@@ -69,12 +84,17 @@ class Study:
         Every group is compared with the rest; for a column with at most
         ``MAX_PAIR_GROUPS`` groups, every pair of groups is compared too.
         """
-        tables = []
-        for column in by or self.by:
-            n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
-            pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
-            tables.append(compare_groups(self.tokens, self.pieces, column, pairs=pairs, **options))
-        return pd.concat(tables, ignore_index=True)
+        columns = by or self.by
+
+        def build() -> pd.DataFrame:
+            tables = []
+            for column in columns:
+                n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
+                pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
+                tables.append(compare_groups(self.tokens, self.pieces, column, pairs=pairs, **options))
+            return pd.concat(tables, ignore_index=True)
+
+        return self._cached("keyness", {"by": columns, **options}, build)
 
 
 def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = None,
