@@ -160,7 +160,7 @@ table = pd.DataFrame({
                            for r in top_author.itertuples()],
     "weak evidence": top_author["weak_reason"].fillna("").replace("", "no"),
 })
-display(table.style.hide(axis="index"))
+display(table.style.set_uuid("authors").hide(axis="index"))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
