@@ -27,7 +27,7 @@ n_seeds = 3  # runs per model and k, for stability
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab import topics as tm
@@ -160,7 +160,7 @@ table = pd.DataFrame({
                            for r in top_author.itertuples()],
     "weak evidence": top_author["weak_reason"].fillna("").replace("", "no"),
 })
-display(table.style.set_uuid("authors").hide(axis="index"))
+display(HTML(table.style.set_uuid("authors").hide(axis="index").to_html()))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "

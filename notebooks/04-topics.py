@@ -122,9 +122,9 @@ other = result.other
 match = tm.agreement(chosen_fit, fits[(other, k)])
 match["shared top terms"] = match["shared"].map(lambda idx: ", ".join(documents.vocabulary[i] for i in idx) or "—")
 match[f"{model.upper()} topic"] = match[f"topic_{model}"].map(labels)
-display(match[[f"{model.upper()} topic", f"topic_{other}", "jaccard", "shared top terms"]]
-        .rename(columns={f"topic_{other}": f"{other.upper()} topic", "jaccard": "overlap (Jaccard)"})
-        .round(2).style.set_uuid("agreement").hide(axis="index").format(precision=2))
+display(HTML(match[[f"{model.upper()} topic", f"topic_{other}", "jaccard", "shared top terms"]]
+             .rename(columns={f"topic_{other}": f"{other.upper()} topic", "jaccard": "overlap (Jaccard)"})
+             .round(2).style.set_uuid("agreement").hide(axis="index").format(precision=2).to_html()))
 display(Markdown(
     f"Mean overlap of matched topics between {model.upper()} and {other.upper()}: "
     f"**{match['jaccard'].mean():.2f}** (1 = same top terms); "
