@@ -159,13 +159,18 @@ else:
 # ## Keyness: each author against the rest
 
 # %%
+MAX_AUTHOR_PANELS = 16  # more panels than this would not be read
 authors = keyness[(keyness["by"] == "author") & (keyness["reference"] == "rest")]
 if authors.empty:
     display(Markdown("_Author is not a grouping column of this run._"))
 else:
-    fig = plots.plot_keyness(authors, n=5, ncols=4)
+    shown = pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index
+    fig = plots.plot_keyness(authors[authors["group"].isin(shown)], n=5, ncols=4)
     save_figure(fig, "keyness-author-vs-rest", study.out_dir)
     plt.show()
+    if len(shown) < authors["group"].nunique():
+        display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
+                         f"all {authors['group'].nunique()} are in `tables/keyness.csv`."))
     robust_authors = authors[(authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]]
     per_author = robust_authors.groupby("group")["term"].count().reindex(sorted(authors["group"].unique()), fill_value=0)
     display(Markdown(

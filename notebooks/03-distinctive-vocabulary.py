@@ -52,11 +52,16 @@ display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.
                  "(sublinear tf: 1 + log tf, so one repetitive passage does not dominate; smoothed idf)."))
 
 # %%
+MAX_PANELS = 16  # more panels than this would not be read
 for level in [b for b in levels if b != "doc_id"]:
     rows = tfidf[tfidf["by"] == level]
-    fig = plots.plot_tfidf(rows, n=8, ncols=4 if rows["group"].nunique() > 6 else 3)
+    shown = pieces.groupby(level)["words"].sum().nlargest(MAX_PANELS).index
+    fig = plots.plot_tfidf(rows[rows["group"].isin(shown)], n=8, ncols=4 if len(shown) > 6 else 3)
     save_figure(fig, f"tfidf-by-{level}", study.out_dir)
     plt.show()
+    if len(shown) < rows["group"].nunique():
+        display(Markdown(f"The figure shows the {len(shown)} groups of *{level}* with the most words; "
+                         f"all {rows['group'].nunique()} are in `tables/tfidf.csv`."))
 
 # %%
 top = tfidf[(tfidf["by"] == group) & (tfidf["rank"] <= 10)]

@@ -132,7 +132,9 @@ def variant_usage(study: Study, by: str = "file") -> pd.DataFrame:
     """
     glossary = TextPipeline(study.settings).glossary
     plain = study.with_settings(use_glossary=False)
-    counts = count_terms(plain.tokens, plain.pieces, by)
+    wanted = set(glossary) | set(glossary.values())
+    tokens = plain.tokens
+    counts = count_terms(tokens[tokens["term"].isin(wanted)], plain.pieces, by)  # only counts are used
     rows = []
     for concept in sorted(set(glossary.values())):
         variants = sorted({concept, *(v for v, c in glossary.items() if c == concept)})
