@@ -191,14 +191,17 @@ def interval(r):
 
 
 stability = topics.chosen["stability"]
+# words for the stability measure: 1 = every run finds the same top terms
+steadiness = "stable" if stability >= 0.8 else ("moderately stable" if stability >= 0.5 else "unstable")
 display(Markdown(
     ("> **The corpus is below the minimum for a topic model; these topics only illustrate the method.**\n\n"
      if topics.too_small else "")
     + f"The diagnostics choose {topics.model.upper()} with **{topics.k} topics**. Each topic and the {group} "
     "that gives it the largest share of its words:\n\n"
     + "\n".join(f"- {labels[r.topic]}: {r.group}, {r.share:.0%} ({interval(r)})" for r in lead.itertuples())
-    + f"\n\nThe topics are only moderately stable: runs on different 90% samples of the paragraphs share "
-    f"{stability:.0%} of their top terms per matched topic, so the themes are clearer than their exact boundaries."
+    + f"\n\nThe topics are {steadiness}: runs on different random samples of the paragraphs (90% of them, at "
+    f"most 800) share {stability:.0%} of their top terms per matched topic"
+    + (", so the themes are clearer than their exact boundaries." if stability < 0.8 else ".")
 ))
 headlines.append((f"headline-topics-by-{group}",
                   f"Share of each {group}'s words per topic ({topics.model.upper()}, {topics.k} topics chosen "
@@ -206,7 +209,7 @@ headlines.append((f"headline-topics-by-{group}",
 
 # %% [markdown]
 # ## 3. Translation or author?
-# Each source file had its own translator. Two checks: do the key terms survive without the glossary that merges the translators' renderings (section 1), and do pieces resemble each other more when they share a source file than when they share a group?
+# When the texts are translations and each source file had its own translator (as in the seed corpus), translation can masquerade as authorship. Two checks: do the key terms survive without the glossary that merges the translators' renderings (section 1), and do pieces resemble each other more when they share a source file than when they share a group?
 
 # %%
 vectorizer, matrix = fit_tfidf(pieces.set_index("doc_id")["text"], study.pipeline)
@@ -249,7 +252,7 @@ display(Markdown(
        f"{verb(int(pieces.groupby('file')[group].nunique().gt(1).sum()), 'holds', 'hold')} more than one "
        f"{group}, and {int(pieces.groupby(group)['file'].nunique().eq(1).sum())} of {len(per_group)} {group}s come "
        "from a single file each, so "
-       "for those a difference of group is also a difference of translator." if "file" in columns else "")
+       "for those a difference of group is also a difference of source file (and of translator, where each file had its own)." if "file" in columns else "")
 ))
 best_style = (f"{by_p['delta'].idxmin()} (p = {by_p['delta'].min():.3f})" if len(by_p["delta"]) else "none")
 if not tests.empty:
@@ -265,16 +268,20 @@ robust_terms = ", ".join(f"*{t}* ({g})" for g, t in zip(best["group"], best["ter
 fragile_terms = "; ".join(
     f"{status}: " + ", ".join(f"*{r.term}* ({r.group})" for r in rows.itertuples())
     for status, rows in checked[~checked["robust"]].groupby("status")) or "none"
+tested = keyness[keyness["reference"] == "rest"].drop_duplicates("term")
+rare_share = ((tested["count_group"] + tested["count_reference"]) < 10).mean()
+weak_share = rest["weak"].mean() if len(rest) else 0.0
 display(Markdown(
-    f"- **Size.** {n_of(len(pieces), 'piece')} and {int(pieces['words'].sum()):,} words: most terms occur a few times, "
-    "so intervals are wide and weak-evidence flags are common; "
-    + (f"groups of one or two pieces ({', '.join(small_groups)}) speak for their authors only. " if small_groups else "")
-    + f"\n- **Translation.** {n_of(n_files, 'source file')}, each by its own translator; the glossary merges the "
-    "renderings it lists, and others may remain."
+    f"- **Size.** {n_of(len(pieces), 'piece')} and {int(pieces['words'].sum()):,} words: {rare_share:.0%} of the "
+    f"terms tested occur fewer than 10 times in the corpus, and {weak_share:.0%} of the significant key terms carry "
+    "a weak-evidence flag. "
+    + (f"Groups of one or two pieces ({', '.join(small_groups)}) speak for their authors only. " if small_groups else "")
+    + f"\n- **Translation.** Where the texts are translations, each of the {n_of(n_files, 'source file')} may carry "
+    "its translator's habits; the glossary merges the renderings it lists, and others may remain."
     + (f"\n- **Scope.** One corpus, written {int(years.min())}–{int(years.max())}." if len(years) else "")
     + f"\n- **Robust** to leaving out any one piece and to the glossary: {robust_terms}."
     + f"\n- **Not robust**: {fragile_terms}."
-    + f"\n- **Topics** are moderately stable at best ({stability:.0%} top-term overlap across samples)."
+    + f"\n- **Topics** are {steadiness} ({stability:.0%} top-term overlap across samples)."
 ))
 
 # %%
@@ -285,8 +292,8 @@ abstract = (
        f"({lr(best.iloc[0])}); " if len(best) else "No key term is robust to leaving out single pieces; ")
     + f"{robust_n} of {total_n} key terms {verb(robust_n, 'is', 'are')} robust to leaving out any one piece and to "
     f"the translation glossary, and {total_n - len(glossary_lost)} of {total_n} hold without the glossary. "
-    f"A {topics.k}-topic {topics.model.upper()} model separates the {group}s' emphases, with moderate stability "
-    f"({stability:.0%})."
+    f"A {topics.k}-topic {topics.model.upper()} model separates the {group}s' emphases; its topics are {steadiness} "
+    f"({stability:.0%} top-term overlap across samples)."
     + (f" In style, pieces are most alike within the same {best_style}." if not tests.empty else "")
 )
 write_summary(study.out_dir, title, abstract, headlines)

@@ -110,7 +110,7 @@ plt.show()
 
 # %% [markdown]
 # ## Do pieces group by role, by author or by source file?
-# Each source file was translated by a different person. If pieces from one file resemble each other more than pieces of one role do, the translator's hand is part of what the comparison measures. For each grouping, the table compares the mean similarity of pairs in the same group with that of pairs in different groups; the p-value comes from shuffling the group labels over the pieces (999 times, seeded).
+# When each source file was translated by a different person (as in the seed corpus), the file stands for the translator. If pieces from one file resemble each other more than pieces of one role do, the translator's hand is part of what the comparison measures. For each grouping, the table compares the mean similarity of pairs in the same group with that of pairs in different groups; the p-value comes from shuffling the group labels over the pieces (999 times, seeded).
 
 # %%
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces]

@@ -60,7 +60,7 @@ display(Markdown(
 
 # %% [markdown]
 # ## How many topics, and which model?
-# Two models: NMF on TF-IDF weights and LDA on counts (scikit-learn). For every k each model is run with several seeds, each run on its own random 90% of the documents. Three diagnostics, all computed on this corpus:
+# Two models: NMF on TF-IDF weights and LDA on counts (scikit-learn). For every k each model is run with several seeds, each run on its own random 90% of the documents (at most 800, so that a large corpus stays fast). Three diagnostics, all computed on this corpus:
 #
 # - **coherence**: do a topic's top terms occur in the same paragraphs? (mean NPMI over pairs of top terms; 0 = independent, 1 = always together)
 # - **exclusivity**: how much of each top term's weight lies in its own topic (1 = the term belongs to one topic alone)
@@ -187,7 +187,7 @@ display(Markdown(
      if too_small else "")
     + f"- The model rests on {n_docs} {unit}s; {tm.MIN_DOCS_PER_TOPIC} per topic is the minimum tried here, "
     f"and topic models are usually fitted on thousands of documents.\n"
-    f"- Runs on different 90% samples of the {unit}s share on average **{sd['stability']:.0%}** of their "
+    f"- Runs on different random samples of the {unit}s share on average **{sd['stability']:.0%}** of their "
     f"top terms per matched topic (best k for stability in the range: "
     f"{summary.loc[summary['stability'].idxmax(), 'stability']:.0%}). "
     "A topic should be read as a cluster of vocabulary that recurs, not as a fixed object: its exact top terms move with the sample.\n"
