@@ -211,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     report = markdown(results)
     print(report)
     if args.out.resolve() == DEFAULT_OUT.resolve() and args.docs is None:
-        update_readme(HERE / "README.md", report)
+        from discourselab.render import replace_between
+
+        replace_between(HERE / "README.md", START, END, report)
     return 0
 
 
@@ -227,14 +229,6 @@ def markdown(results: list[dict]) -> str:
 
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
-def update_readme(readme: Path, report: str) -> None:
-    """Put the latest results between the README's markers."""
-    text = readme.read_text(encoding="utf-8")
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        readme.write_text(f"{head}{START}\n{report}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 
 if __name__ == "__main__":

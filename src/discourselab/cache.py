@@ -37,6 +37,29 @@ def cache_dir() -> Path | None:
     return Path(value) if value else config.CACHE_DIR
 
 
+def digest(*parts) -> str:
+    """sha256 over ``parts``: strings, bytes, NumPy arrays, or anything JSON can write (e.g. parameters)."""
+    import json
+
+    import numpy as np
+
+    hasher = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, bytes):
+            data = part
+        elif isinstance(part, str):
+            data = part.encode("utf-8", "surrogatepass")
+        elif isinstance(part, np.ndarray) and part.dtype != object:
+            data = np.ascontiguousarray(part).tobytes()
+        elif isinstance(part, np.ndarray):
+            data = "\x1f".join(map(str, part)).encode("utf-8", "surrogatepass")
+        else:
+            data = json.dumps(part, sort_keys=True, default=str).encode()
+        hasher.update(len(data).to_bytes(8, "little"))
+        hasher.update(data)
+    return hasher.hexdigest()
+
+
 def content_key(paragraphs: pd.DataFrame, fingerprint: str) -> str:
     """sha256 of the settings' fingerprint and of every paragraph's ids and text."""
     digest = hashlib.sha256(fingerprint.encode())

@@ -137,21 +137,29 @@ README_START = "<!-- findings:start -->"
 README_END = "<!-- findings:end -->"
 
 
+def replace_between(path: str | Path, start: str, end: str, body: str) -> bool:
+    """Replace the text between the marker lines ``start`` and ``end`` of a file with ``body``.
+
+    Returns False (and changes nothing) when the file lacks either marker.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        return False
+    head, rest = text.split(start, 1)
+    path.write_text(f"{head}{start}\n{body}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+    return True
+
+
 def update_readme(readme: str | Path, out_dir: str | Path, figures_path: str = "figures") -> bool:
     """Replace the part of a README between the findings markers with the run's abstract and headline figures.
 
     Returns False (and changes nothing) when the README has no markers or the run no summary.
     """
-    readme = Path(readme)
-    text = readme.read_text(encoding="utf-8")
     summary = read_summary(out_dir)
-    if README_START not in text or README_END not in text or not summary["abstract"]:
+    if not summary["abstract"]:
         return False
-    lines = [README_START, "", summary["abstract"], ""]
+    lines = ["", summary["abstract"], ""]
     for h in summary["headlines"]:
         lines += [f"![{_plain(h['caption'])}]({figures_path}/{h['figure']}.png)", "", f"*{_plain(h['caption'])}.*", ""]
-    lines.append(README_END)
-    head, rest = text.split(README_START, 1)
-    tail = rest.split(README_END, 1)[1]
-    readme.write_text(head + "\n".join(lines) + tail, encoding="utf-8")
-    return True
+    return replace_between(readme, README_START, README_END, "\n".join(lines))

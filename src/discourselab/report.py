@@ -27,6 +27,7 @@ import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
+from unittest.mock import patch
 
 import jupytext
 import nbformat
@@ -87,18 +88,12 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bo
         cell["id"] = f"{source.stem[:2]}-{i:03d}"  # stable ids: a rerun changes only what changed
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
-    previous = os.environ.get(progress_env.ENV)
-    os.environ[progress_env.ENV] = "0"  # the kernel inherits it: no bars inside the rendered notebooks
-    try:
+    # the kernel inherits the environment: no progress bars inside the rendered notebooks
+    with patch.dict(os.environ, {progress_env.ENV: "0"}):
         papermill.execute_notebook(
             notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
             progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
         )
-    finally:
-        if previous is None:
-            os.environ.pop(progress_env.ENV, None)
-        else:
-            os.environ[progress_env.ENV] = previous
     return target
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cached_table, content_key
+from .cache import cached_table, content_key, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms
 from .keyness import compare_groups
@@ -56,13 +56,8 @@ class Study:
 
     def _cached(self, kind: str, parameters: dict, build) -> pd.DataFrame:
         """A table computed from the tokens and the pieces' grouping columns, cached on disk."""
-        import hashlib
-        import json
-
         groups = self.pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
-        digest = hashlib.sha256(f"{self.key}\x1f{json.dumps(parameters, sort_keys=True, default=str)}\x1f{groups}"
-                                .encode())
-        return cached_table(kind, digest.hexdigest(), build)
+        return cached_table(kind, digest(self.key, parameters, groups), build)
 
     @property
     def pieces(self) -> pd.DataFrame:

@@ -264,13 +264,12 @@ class TextPipeline:
             n = form.count(_SEP) + 1
             parts = surfaces[i:i + n]
             surface = _SEP.join(p for k, p in enumerate(parts) if k == 0 or p != parts[k - 1])
-            term = self.glossary.get(form, form)
             if form == _NUMBER:
                 term = surface if s.keep_numbers else None
-            elif s.remove_stopwords and (term in self.stopwords or (n == 1 and surface.lower() in self.stopwords)):
-                term = None
-            elif len(term) < s.min_length:
-                term = None
+            elif n > 1:
+                term = self._expression_term(form)
+            else:
+                term = self._single_term(form, surface.lower())
             out.append((surface, term, sum(words[i:i + n]), spans[i][0], spans[i + n - 1][1]))
             i += n
         return out
@@ -320,7 +319,16 @@ class TextPipeline:
         low = normalize_typography(text).lower()
         return (_ASCII_TOKEN if low.isascii() else _PLAIN_TOKEN).findall(low)
 
+    def _single_term(self, form: str, low: str) -> str | None:
+        """The term of a one-word form (None for a stop word, judged on the term or on the lower-case word ``low``)."""
+        term = self.glossary.get(form, form)
+        if (self.settings.remove_stopwords and (term in self.stopwords or low in self.stopwords)) \
+                or len(term) < self.settings.min_length:
+            return None
+        return term
+
     def _expression_term(self, form: str) -> str | None:
+        """The term of a merged multiword expression (None for a stop word or a too-short term)."""
         term = self.glossary.get(form, form)
         if (self.settings.remove_stopwords and term in self.stopwords) or len(term) < self.settings.min_length:
             return None
@@ -359,19 +367,11 @@ class TextPipeline:
 
     def _fast_entry(self, raw: str) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
         """The forms of one lower-case token and, for each, its term when it is not part of an expression."""
-        s = self.settings
         if raw[0].isdigit():
             return (_NUMBER,), (None,)
         word = raw[:-2] if raw.endswith("'s") else raw
         forms = tuple(self._forms(word))
-        finals = []
-        for form in forms:
-            term = self.glossary.get(form, form)
-            if s.remove_stopwords and (term in self.stopwords or raw in self.stopwords):
-                term = None
-            elif len(term) < s.min_length:
-                term = None
-            finals.append(term)
+        finals = [self._single_term(form, raw) for form in forms]
         return forms, tuple(finals)
 
     def __call__(self, text: str) -> list[str]:

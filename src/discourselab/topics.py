@@ -35,6 +35,7 @@ from sklearn.decomposition import NMF, LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from .errors import CorpusError
+from .frequency import group_of
 
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
@@ -431,8 +432,6 @@ def prevalence(f: TopicFit, docs: pd.DataFrame, pieces: pd.DataFrame, by: str, *
         ``by``, ``group``, ``model``, ``topic``, ``share``, ``ci_low``,
         ``ci_high``, ``documents``.
     """
-    from .frequency import group_of
-
     groups = group_of(pieces, by)
     doc_groups = docs["doc_id"].map(groups)
     weights = docs["words"].to_numpy(dtype=float)
@@ -531,18 +530,19 @@ def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str 
     notebook 04 compute them once. Warnings about the corpus size are left to
     the caller (``too_small``).
     """
-    from .cache import cached_object, cached_table
+    from .cache import cached_object, cached_table, digest
 
     documents = build_documents(tokens, unit=unit, chunk_words=chunk_words)
     ks, too_small = candidate_ks(documents.counts.shape[0], k_range)
-    key = _documents_key(documents, {"ks": ks, "seeds": list(seeds), "n_top": n_top, "max_docs": max_docs})
+    content = _documents_key(documents)
+    key = digest(content, {"ks": ks, "seeds": list(seeds), "n_top": n_top, "max_docs": max_docs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCorpusWarning)
         diagnostics = cached_table("topic-diagnostics", key, lambda: diagnose(
             documents, ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress))
         summary, chosen = choose(diagnostics)
         k = int(chosen["k"])
-        fits = cached_object("topic-fits", _documents_key(documents, {"k": k, "seed": seed, "n_top": n_top}),
+        fits = cached_object("topic-fits", digest(content, {"k": k, "seed": seed, "n_top": n_top}),
                              lambda: {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS})
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
     prevalence_table = pd.concat(
@@ -551,15 +551,10 @@ def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str 
     return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)
 
 
-def _documents_key(documents: TopicDocuments, parameters: dict) -> str:
-    """sha256 of a document-term matrix, its vocabulary and the parameters."""
-    import hashlib
-    import json
+def _documents_key(documents: TopicDocuments) -> str:
+    """sha256 of a document-term matrix, its vocabulary and its documents' ids."""
+    from .cache import digest
 
-    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
     counts = documents.counts
-    for array in (counts.data, counts.indices, counts.indptr):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update("\x1f".join(documents.vocabulary).encode())
-    digest.update("\x1f".join(documents.docs["unit_id"].astype(str)).encode())
-    return digest.hexdigest()
+    return digest(counts.data, counts.indices, counts.indptr, documents.vocabulary,
+                  documents.docs["unit_id"].astype(str).to_numpy())
