@@ -78,25 +78,31 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self):
+    def _take(self):
         me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total / 2**20)
-            self._stop.wait(0.05)
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        self.peak = max(self.peak, total / 2**20)
+
+    def _sample(self):
+        while not self._stop.wait(0.05):
+            self._take()
 
     def __enter__(self):
+        # One reading before and one after, so that a step shorter than the
+        # sampling interval still has a measured peak.
+        self._take()
         self._thread.start()
         return self
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        self._take()
 
 
 def measure(step: str, scale: int, function, *args) -> dict:
