@@ -12,7 +12,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of
+from .frequency import group_of, in_groups
 from .keyness import log_likelihood
 from .text import TextPipeline
 
@@ -104,7 +104,7 @@ def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline:
     """
     node = query_term(query, pipeline)
     groups = group_of(pieces, by)
-    table = tokens.assign(group=tokens["doc_id"].map(groups)).sort_values(["doc_id", "position"])
+    table = tokens.assign(group=in_groups(tokens["doc_id"], groups)).sort_values(["doc_id", "position"])
     rows = []
     for group, part in table.groupby("group", sort=True):
         terms, paras = part["term"].to_numpy(dtype=object), part["paragraph_id"].to_numpy(dtype=object)

@@ -26,6 +26,22 @@ def paragraph_sizes(tokens: pd.DataFrame) -> pd.DataFrame:
     return sizes.reset_index()
 
 
+def plain(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with categorical columns (as in the token table) turned back into plain values."""
+    categorical = [c for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return table
+    return table.assign(**{c: table[c].astype(table[c].cat.categories.dtype) for c in categorical})
+
+
+def in_groups(doc_ids: pd.Series, groups: pd.Series) -> pd.Series:
+    """The group of each row's piece, as plain values (``groups`` as from :func:`group_of`)."""
+    values = doc_ids.map(groups)
+    if isinstance(values.dtype, pd.CategoricalDtype):  # a one-to-one mapping keeps the categories
+        values = values.astype(values.cat.categories.dtype)
+    return values
+
+
 def group_of(pieces: pd.DataFrame, by: str) -> pd.Series:
     """The group of each piece (index ``doc_id``); an empty value becomes "(missing)"."""
     groups = pieces.set_index("doc_id")[by] if by != "doc_id" else pieces.set_index("doc_id", drop=False)["doc_id"]
@@ -93,8 +109,8 @@ def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") 
         Sorted by group, then count (descending), then term.
     """
     groups = group_of(pieces, by)
-    counts = paragraph_counts(tokens).assign(group=lambda t: t["doc_id"].map(groups))
-    sizes = paragraph_sizes(tokens).assign(group=lambda t: t["doc_id"].map(groups))
+    counts = paragraph_counts(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups))
+    sizes = paragraph_sizes(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups))
     words = sizes.groupby("group")["words"].sum()
     table = counts.groupby(["group", "term"]).agg(
         count=("count", "sum"), pieces=("doc_id", "nunique"), paragraphs=("paragraph_id", "nunique")
@@ -104,13 +120,13 @@ def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") 
                   ["group"])
     table = table.merge(dp, on=["group", "term"], how="left").assign(by=by)
     table = table.sort_values(["group", "count", "term"], ascending=[True, False, True], kind="stable")
-    return table[FREQUENCY_COLUMNS].reset_index(drop=True)
+    return plain(table[FREQUENCY_COLUMNS].reset_index(drop=True))
 
 
 def group_words(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str) -> pd.Series:
     """Running words per group (stop words included), indexed by group."""
     groups = group_of(pieces, by)
-    return tokens.groupby(tokens["doc_id"].map(groups))["words"].sum().rename("words")
+    return tokens.groupby(in_groups(tokens["doc_id"], groups))["words"].sum().rename("words")
 
 
 def top_terms(frequencies: pd.DataFrame, n: int = 10, by: str | None = None) -> pd.DataFrame:

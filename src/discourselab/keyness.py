@@ -46,7 +46,7 @@ import pandas as pd
 from scipy.special import xlogy
 from scipy.stats import chi2, false_discovery_control, norm
 
-from .frequency import group_of, paragraph_counts, paragraph_sizes
+from .frequency import group_of, in_groups, paragraph_counts, paragraph_sizes, plain
 
 KEYNESS_COLUMNS = [
     "by", "group", "reference", "term", "count_group", "count_reference", "words_group", "words_reference",
@@ -178,8 +178,8 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
         name. Sorted by comparison, then signed G2 (descending), then term.
     """
     groups = group_of(pieces, by)
-    counts = paragraph_counts(tokens).assign(group=lambda t: t["doc_id"].map(groups))
-    words = paragraph_sizes(tokens).assign(group=lambda t: t["doc_id"].map(groups)).groupby("group")["words"].sum()
+    counts = paragraph_counts(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups))
+    words = paragraph_sizes(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups)).groupby("group")["words"].sum()
     count = _pivot(counts, "count", "sum")
     paras = _pivot(counts, "paragraph_id", "nunique")
     in_pieces = _pivot(counts, "doc_id", "nunique")
@@ -211,7 +211,7 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
         })
         table = pd.concat([table, stats], axis=1).assign(weak=weak, weak_reason=reason)
         tables.append(table.sort_values(["g2", "term"], ascending=[False, True], kind="stable"))
-    result = pd.concat(tables, ignore_index=True)[KEYNESS_COLUMNS]
+    result = plain(pd.concat(tables, ignore_index=True)[KEYNESS_COLUMNS])
     for column in ("words_group", "words_reference"):
         result[column] = result[column].astype("int64")
     return result

@@ -140,6 +140,7 @@ PARALLEL_TEXTS = 2000
 
 #: Columns of the token table, in order.
 TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
+_STRING_COLUMNS = ["doc_id", "paragraph_id", "token", "term"]
 _NUMBER = "\x00number"
 
 
@@ -380,9 +381,10 @@ class TextPipeline:
     def token_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
         """One row per token of every paragraph.
 
-        Built ``chunk`` paragraphs at a time into compact columns (integer
-        columns as int32, each distinct string stored once), so that the
-        Python lists of a whole large corpus never exist at once.
+        Built ``chunk`` paragraphs at a time into compact columns: integers as
+        int32, and the four string columns as categoricals (an int32 code per
+        token, each distinct string stored once, categories in sorted order),
+        so no Python object is held per token.
 
         Parameters
         ----------
@@ -404,31 +406,35 @@ class TextPipeline:
         if progress is not None:
             starts = progress(starts, total=len(starts))
         position: dict[str, int] = {}
-        strings: dict[str, str] = {}
-        parts = [self._token_chunk(rows.iloc[i:i + chunk], position, strings) for i in starts]
-        if not parts:
-            return self._token_chunk(rows, position, strings)
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        codes: dict[str, dict[str, int]] = {c: {} for c in _STRING_COLUMNS}
+        parts = [self._token_chunk(rows.iloc[i:i + chunk], position, codes) for i in starts]
+        arrays = {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0, np.int32)
+                  for c in TOKEN_COLUMNS}
+        table = {}
+        for column in TOKEN_COLUMNS:
+            if column in codes:
+                table[column] = _sorted_categorical(arrays[column], list(codes[column]))
+            else:
+                table[column] = arrays[column]
+        return pd.DataFrame(table)
 
-    def _token_chunk(self, rows: pd.DataFrame, position: dict, strings: dict) -> pd.DataFrame:
+    def _token_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
+        doc_codes, para_codes, token_codes, term_codes = (codes[c] for c in _STRING_COLUMNS)
         for doc_id, para_id, text in rows.itertuples(index=False):
             start = position.get(doc_id, 0)
             tokens = self.analyze(text)
-            columns["doc_id"] += [doc_id] * len(tokens)
-            columns["paragraph_id"] += [para_id] * len(tokens)
+            columns["doc_id"] += [doc_codes.setdefault(doc_id, len(doc_codes))] * len(tokens)
+            columns["paragraph_id"] += [para_codes.setdefault(para_id, len(para_codes))] * len(tokens)
             columns["position"] += range(start, start + len(tokens))
             for surface, term, words, start_char, end_char in tokens:
-                columns["token"].append(strings.setdefault(surface, surface))
-                columns["term"].append(term)
+                columns["token"].append(token_codes.setdefault(surface, len(token_codes)))
+                columns["term"].append(-1 if term is None else term_codes.setdefault(term, len(term_codes)))
                 columns["words"].append(words)
                 columns["start"].append(start_char)
                 columns["end"].append(end_char)
             position[doc_id] = start + len(tokens)
-        table = pd.DataFrame(columns)
-        for column in ("position", "words", "start", "end"):
-            table[column] = table[column].astype("int32")
-        return table
+        return {c: np.asarray(v, dtype=np.int32) for c, v in columns.items()}
 
     def count_texts(self, texts, *, n_jobs: int = 1, progress=None):
         """Term counts of each text, streamed: no token is kept once counted.
@@ -478,3 +484,12 @@ class TextPipeline:
 def word_tokens(text: str) -> list[str]:
     """Lower-cased running words of a text (no stop list, no lemmas): for lexical diversity."""
     return [w.lower() for w in _WORD.findall(normalize_typography(text))]
+
+
+def _sorted_categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """Codes into ``categories`` (in first-seen order, -1 missing) as a categorical with sorted categories."""
+    order = np.argsort(np.asarray(categories, dtype=object), kind="stable") if categories else np.zeros(0, np.intp)
+    rank = np.empty(len(categories) + 1, dtype=np.int32)
+    rank[order] = np.arange(len(categories), dtype=np.int32)
+    rank[-1] = -1  # code -1 (missing) indexes the last slot
+    return pd.Categorical.from_codes(rank[codes], categories=[categories[i] for i in order])
