@@ -31,11 +31,12 @@ from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab import topics as tm
+from discourselab.frequency import group_of
 from discourselab.io import save_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
-from discourselab.similarity import burrows_delta, cosine_table, fit_tfidf, grouping_test, similarity_pairs
+from discourselab.similarity import burrows_delta, cosine_table, grouping_test, similarity_pairs, tfidf_from_tokens
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -212,8 +213,9 @@ headlines.append((f"headline-topics-by-{group}",
 # When the texts are translations and each source file had its own translator (as in the seed corpus), translation can masquerade as authorship. Two checks: do the key terms survive without the glossary that merges the translators' renderings (section 1), and do pieces resemble each other more when they share a source file than when they share a group?
 
 # %%
-vectorizer, matrix = fit_tfidf(pieces.set_index("doc_id")["text"], study.pipeline)
-pairs = similarity_pairs(cosine_table(matrix, pieces["doc_id"].tolist()), burrows_delta(pieces), pieces)
+names = pieces["doc_id"].tolist()
+matrix, _, _ = tfidf_from_tokens(study.tokens, group_of(pieces, "doc_id"), order=names)
+pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(pieces), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
 tests = pd.DataFrame([grouping_test(pairs, pieces, c, v, seed=seed) for c in columns for v in ("cosine", "delta")],
                      columns=["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"])

@@ -28,9 +28,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
+from discourselab.frequency import group_of
 from discourselab.io import save_figure, write_table
 from discourselab.similarity import (TFIDF_DEFAULTS, burrows_delta, cluster, cosine_table, distinctive_terms,
-                                     fit_tfidf, grouping_test, similarity_pairs)
+                                     grouping_test, similarity_pairs, tfidf_from_tokens)
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -40,12 +41,12 @@ pd.set_option("display.precision", 2)
 
 # %% [markdown]
 # ## Distinctive terms (TF-IDF)
-# Each piece, author or group is one document; scikit-learn's `TfidfVectorizer` is fed by the project's own text pipeline, so its terms are those of every other notebook. Beside each term: its raw count and how many paragraphs hold it, so that a term from a single passage shows as such.
+# Each piece, author or group is one document; scikit-learn's TF-IDF is computed on the counts of the project's own text pipeline (the token table), so its terms are those of every other notebook. Beside each term: its raw count and how many paragraphs hold it, so that a term from a single passage shows as such.
 
 # %%
 frequencies = study.frequencies()
 levels = list(dict.fromkeys(["doc_id", *study.by]))
-tfidf = pd.concat([distinctive_terms(study.pieces, b, study.pipeline, frequencies, n=30) for b in levels],
+tfidf = pd.concat([distinctive_terms(study.tokens, study.pieces, b, frequencies, n=30) for b in levels],
                   ignore_index=True)
 write_table(tfidf, "tfidf", study.out_dir)
 display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.items())} "
@@ -78,8 +79,8 @@ display(Markdown(
 # Cosine similarity of the pieces' TF-IDF vectors (what they talk about), and Burrows' Delta on the most frequent word forms, function words included and without lemmas (how they write). Delta is a distance: smaller means more alike.
 
 # %%
-vectorizer, matrix = fit_tfidf(study.pieces.set_index("doc_id")["text"], study.pipeline)
 names = study.pieces["doc_id"].tolist()
+matrix, _, _ = tfidf_from_tokens(study.tokens, group_of(study.pieces, "doc_id"), order=names)
 cosine = cosine_table(matrix, names)
 delta = burrows_delta(study.pieces, mfw=mfw)
 pairs = similarity_pairs(cosine, delta, study.pieces)

@@ -1,6 +1,7 @@
 """MATTR against values computed by hand."""
 
 import math
+import random
 
 import pandas as pd
 import pytest
@@ -16,6 +17,15 @@ def test_mattr_by_hand():
 def test_mattr_constant_and_all_different():
     assert mattr(["x"] * 20, window=5) == pytest.approx(1 / 5)
     assert mattr([str(i) for i in range(20)], window=5) == pytest.approx(1.0)
+
+
+def test_mattr_equals_the_definition_on_random_texts():
+    # the definition itself: the type/token ratio of every window, averaged
+    rng = random.Random(3)
+    for n, window, types in [(60, 5, 4), (200, 50, 30), (51, 50, 10), (120, 7, 200)]:
+        tokens = [str(rng.randrange(types)) for _ in range(n)]
+        ratios = [len(set(tokens[s:s + window])) / window for s in range(n - window + 1)]
+        assert mattr(tokens, window) == pytest.approx(sum(ratios) / len(ratios))
 
 
 def test_mattr_short_text_falls_back_to_ttr():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from discourselab.keyness import (compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z, log_ratio,
+from discourselab.keyness import (chi2_sf_1, compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z, log_ratio,
                                   log_ratio_interval, percent_diff)
 
 
@@ -115,3 +115,9 @@ def test_log_ratio_interval_by_hand():
     low, high = log_ratio_interval(0, 20, 1000, 4000)
     centre = np.log2((0.5 / 1000) / (20 / 4000))
     assert high - centre == pytest.approx(1.959964 * 1.4317821 / np.log(2), abs=1e-5)
+
+
+def test_chi2_tail_with_one_degree_of_freedom_equals_scipy():
+    x = np.array([-1e-15, 0.0, 1e-9, 0.5, 3.841458820694124, 10.83, 167.23, 700.0])
+    assert np.allclose(chi2_sf_1(x), chi2.sf(x, df=1), rtol=1e-12, atol=0)
+    assert chi2_sf_1(3.841458820694124) == pytest.approx(0.05)  # the 5% critical value

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, grouping_test,
-                                     similarity_pairs)
+from discourselab import load_corpus
+from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, fit_tfidf,
+                                     grouping_test, similarity_pairs, term_counts, tfidf_from_tokens)
 from discourselab.text import TextPipeline
 
 
@@ -35,14 +36,41 @@ def test_burrows_delta_three_texts_by_hand():
     assert (np.diag(delta) == 0).all() and np.allclose(delta, delta.T)
 
 
+def paragraphs_of(pieces: pd.DataFrame) -> pd.DataFrame:
+    return pieces.assign(paragraph_id=pieces["doc_id"] + "-p1")[["doc_id", "paragraph_id", "text"]]
+
+
 def test_distinctive_terms_by_group():
     pieces = pd.DataFrame({"doc_id": ["a", "b", "c"], "role": ["x", "x", "y"],
                            "text": ["trade union trade union work", "trade union work", "big data work"]})
-    table = distinctive_terms(pieces, "role", TextPipeline(), n=3)
+    tokens = TextPipeline().token_table(paragraphs_of(pieces))
+    table = distinctive_terms(tokens, pieces, "role", n=3)
     top = table.groupby("group").first()["term"]
     # "work" is in both groups (lowest idf); each group's own term ranks first
     assert top["x"] == "trade union" and top["y"] == "big data"
     assert list(table.columns[:5]) == ["by", "group", "rank", "term", "tfidf"]
+
+
+def test_term_counts_by_hand():
+    pieces = pd.DataFrame({"doc_id": ["a", "b", "c"], "role": ["x", "x", "y"],
+                           "text": ["trade union trade union work", "trade union work", "big data work"]})
+    tokens = TextPipeline().token_table(paragraphs_of(pieces))
+    counts, rows, terms = term_counts(tokens, pieces.set_index("doc_id")["role"])
+    assert rows.tolist() == ["x", "y"] and terms.tolist() == ["big data", "trade union", "work"]
+    assert counts.toarray().tolist() == [[0, 3, 2], [1, 0, 1]]
+
+
+def test_tfidf_from_tokens_equals_the_vectorizer_on_the_texts(mini_manifest):
+    # the token table's counts give what TfidfVectorizer gives on the pieces' texts
+    corpus = load_corpus(mini_manifest)
+    pipeline = TextPipeline()
+    tokens = pipeline.token_table(corpus.paragraphs)
+    ids = corpus.pieces["doc_id"]
+    matrix, rows, terms = tfidf_from_tokens(tokens, pd.Series(ids.to_numpy(), index=ids))
+    vectorizer, expected = fit_tfidf(corpus.pieces.set_index("doc_id")["text"].sort_index(), pipeline)
+    assert terms.tolist() == vectorizer.get_feature_names_out().tolist()
+    assert rows.tolist() == sorted(corpus.pieces["doc_id"])
+    assert np.allclose(matrix.toarray(), expected.toarray())
 
 
 def test_clustering_orders_close_pieces_together():

@@ -18,6 +18,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="manifest column(s) to compare groups by (default: author, and role if present)")
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--notebooks", help="folder of notebook sources (default: the project's notebooks/)")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="notebooks executed at the same time (default: one per core, at most 2)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     manifest = sub.add_parser("manifest", help="write a starting manifest for a folder of .txt files")
     manifest.add_argument("folder")
@@ -36,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             from .report import run_study
 
             out = run_study(args.corpus, args.out, by=args.by, seed=args.seed,
-                            notebooks_dir=args.notebooks, progress=not args.quiet)
+                            notebooks_dir=args.notebooks, progress=not args.quiet,
+                            jobs=args.jobs)
             print(f"study written to {out}; open {out / 'notebooks' / 'index.html'}")
         elif args.command == "manifest":
             from .corpus import write_manifest_template

@@ -8,9 +8,9 @@ consecutive tokens, which does not depend on the text's length.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from .text import word_tokens
@@ -39,15 +39,19 @@ def mattr(tokens: Sequence[str], window: int = DEFAULT_WINDOW) -> float:
         return float("nan")
     if n <= window:
         return len(set(tokens)) / n
-    counts = Counter(tokens[:window])
-    total = len(counts)
-    for i in range(window, n):
-        out, new = tokens[i - window], tokens[i]
-        counts[out] -= 1
-        if counts[out] == 0:
-            del counts[out]
-        counts[new] += 1
-        total += len(counts)
+    # Summed over windows, the number of types equals, summed over positions j,
+    # the number of windows in which token j is its type's first occurrence:
+    # windows starting at s with prev(j) < s <= j and s <= n - window, where
+    # prev(j) is the position of the type's occurrence before j (-1 if none).
+    ids = pd.factorize(np.asarray(tokens, dtype=object))[0]
+    order = np.argsort(ids, kind="stable")
+    same = ids[order[1:]] == ids[order[:-1]]
+    prev = np.full(n, -1, dtype=np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    position = np.arange(n)
+    first = np.maximum(prev + 1, position - window + 1)
+    last = np.minimum(position, n - window)
+    total = int(np.clip(last - first + 1, 0, None).sum())
     return total / ((n - window + 1) * window)
 
 

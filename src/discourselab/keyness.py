@@ -43,8 +43,8 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.special import xlogy
-from scipy.stats import chi2, false_discovery_control, norm
+from scipy.special import erfc, xlogy
+from scipy.stats import false_discovery_control, norm
 
 from .frequency import group_of, in_groups, paragraph_counts, paragraph_sizes, plain
 
@@ -111,11 +111,22 @@ def log_odds_z(a, b, n1, n2, prior, prior_total):
     return delta / np.sqrt(1 / (a + prior) + 1 / (b + prior))
 
 
+def chi2_sf_1(x):
+    """P(X > x) for X chi-square with one degree of freedom: ``chi2.sf(x, df=1)``, computed fast.
+
+    X is the square of a standard normal Z, so P(X > x) = P(|Z| > sqrt(x)) =
+    erfc(sqrt(x / 2)); about seventy times faster than ``scipy.stats.chi2.sf``,
+    which counts when a leave-one-out check recomputes every p-value per piece.
+    """
+    # a G2 a rounding error below 0 is 0 (chi2.sf gives 1 for any x <= 0)
+    return erfc(np.sqrt(np.clip(np.asarray(x, dtype=float), 0, None) / 2))
+
+
 def keyness_stats(a, b, n1, n2, prior, prior_total) -> pd.DataFrame:
     """Every statistic for aligned arrays of counts (see the module docstring)."""
     g2 = log_likelihood(a, b, n1, n2)
     sign = np.sign(np.asarray(a) / n1 - np.asarray(b) / n2)
-    p = chi2.sf(g2, df=1)
+    p = chi2_sf_1(g2)
     low, high = log_ratio_interval(a, b, n1, n2)
     return pd.DataFrame({
         "expected_group": n1 * (np.asarray(a) + b) / (n1 + n2),

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -37,12 +39,15 @@ from tqdm import tqdm
 
 from . import config, render
 from . import progress as progress_env
+from .cache import cache_dir
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .errors import CorpusError
 from .io import write_table
 from .text import Settings
 
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
+#: Most notebooks executed at the same time by default (each kernel holds its own tables in memory).
+MAX_JOBS = 2
 PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "nltk",
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
 
@@ -54,8 +59,22 @@ def execution_order(sources: list[Path]) -> list[Path]:
     after them, it finds their results in the cache (:mod:`discourselab.cache`)
     instead of computing them again. The front page still lists it first.
     """
+    return [s for stage in execution_stages(sources) for s in stage]
+
+
+def execution_stages(sources: list[Path]) -> list[list[Path]]:
+    """The notebooks in stages: those of a stage may run at the same time, a stage after the one before.
+
+    The analyses (01 onwards) are independent of each other; the summary
+    (``00``) comes after them all.
+    """
     summary = [s for s in sources if s.name.startswith("00-")]
-    return [s for s in sources if s not in summary] + summary
+    return [stage for stage in ([s for s in sources if s not in summary], summary) if stage]
+
+
+def default_jobs() -> int:
+    """Notebooks run at the same time by default: one per core, at most ``MAX_JOBS``."""
+    return max(1, min(os.cpu_count() or 1, MAX_JOBS))
 
 
 def find_notebooks(notebooks_dir: str | Path | None = None) -> list[Path]:
@@ -141,7 +160,7 @@ def _replace(tmp: Path, out: Path) -> None:
 
 
 def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None, seed: int = 0,
-              notebooks_dir: str | Path | None = None, progress: bool = True) -> Path:
+              notebooks_dir: str | Path | None = None, progress: bool = True, jobs: int | None = None) -> Path:
     """Run the whole study on a corpus and write it to ``out``.
 
     Parameters
@@ -158,6 +177,9 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
         Folder of notebook sources; default the project's ``notebooks/``.
     progress : bool
         Show a progress bar over the steps.
+    jobs : int, optional
+        Notebooks executed at the same time (see :func:`execution_stages`);
+        default :func:`default_jobs`. The outputs do not depend on it.
 
     Returns
     -------
@@ -168,6 +190,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     corpus = load_corpus(manifest)  # bad input stops here, before anything is written
     by = check_by(by, corpus) if by else default_by(corpus)
     sources = find_notebooks(notebooks_dir)
+    jobs = default_jobs() if jobs is None else max(1, int(jobs))
     made_parent = not out.parent.exists()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -176,15 +199,24 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     try:
         with _timed(steps, "corpus tables"):
             write_corpus_tables(corpus, tmp)
-        bar = tqdm(execution_order(sources), desc="notebooks", unit="notebook", disable=not progress)
-        for source in bar:
-            bar.set_postfix_str(source.stem)
-            with _timed(steps, f"notebook {source.stem}"):
-                executed = execute_notebook(source, tmp, parameters)
-            with _timed(steps, f"html {source.stem}"):
-                render_html(executed)
+        if jobs > 1:
+            with _timed(steps, "token tables"):
+                warm_cache(corpus, by, seed, jobs)
+        bar = tqdm(total=len(sources), desc="notebooks", unit="notebook", disable=not progress)
+        for stage in execution_stages(sources):
+            pool = ThreadPoolExecutor(max_workers=min(jobs, len(stage)))
+            try:
+                running = [pool.submit(_notebook_step, source, tmp, parameters) for source in stage]
+                for done in as_completed(running):
+                    timings = done.result()  # the first failure stops the run
+                    steps.update(timings)
+                    bar.set_postfix_str(next(iter(timings)).split(" ", 1)[1])
+                    bar.update()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
         render.write_index(tmp, corpus)
-        _write_run_json(tmp, corpus, parameters, steps)
+        _write_run_json(tmp, corpus, {**parameters, "jobs": jobs}, dict(sorted(steps.items(), key=_step_order)))
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -192,6 +224,48 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
             shutil.rmtree(out.parent, ignore_errors=True)
         raise
     return out
+
+
+def _notebook_step(source: Path, out_dir: Path, parameters: dict) -> dict[str, float]:
+    steps: dict[str, float] = {}
+    with _timed(steps, f"notebook {source.stem}"):
+        executed = execute_notebook(source, out_dir, parameters)
+    with _timed(steps, f"html {source.stem}"):
+        render_html(executed)
+    return steps
+
+
+def _step_order(item: tuple[str, float]) -> tuple:
+    name = item[0]
+    kind, _, stem = name.partition(" ")
+    return (kind in ("notebook", "html"), stem, kind != "notebook")
+
+
+def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:
+    """Build the token tables every notebook reads (with and without the glossary) into the cache.
+
+    Notebooks that run at the same time would otherwise each build them. Done
+    in forked processes, one per table, where the platform can fork; nothing
+    happens when the cache is off (:func:`discourselab.cache.cache_dir`).
+    """
+    if cache_dir() is None:
+        return
+    variants = [{}, {"use_glossary": False}]
+    if "fork" not in multiprocessing.get_all_start_methods() or jobs < 2:
+        for changes in variants:
+            _build_tokens(corpus, by, seed, changes)
+        return
+    with ProcessPoolExecutor(max_workers=min(jobs, len(variants)),
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        for done in [pool.submit(_build_tokens, corpus, by, seed, changes) for changes in variants]:
+            done.result()
+
+
+def _build_tokens(corpus: Corpus, by: list[str], seed: int, changes: dict) -> None:
+    from .study import Study
+
+    with patch.dict(os.environ, {progress_env.ENV: "0"}):
+        Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes)).tokens
 
 
 def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict) -> None:

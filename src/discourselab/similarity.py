@@ -1,21 +1,23 @@
 """Distinctive vocabulary (TF-IDF), similarity between pieces, and stylometric distance.
 
-TF-IDF uses scikit-learn's ``TfidfVectorizer`` fed by the project's own
-analyzer (:class:`~discourselab.text.TextPipeline`), so its terms are the terms
-of every other analysis. Burrows' Delta uses the most frequent *word forms*
+TF-IDF uses scikit-learn: ``TfidfVectorizer`` fed by the project's own
+analyzer (:class:`~discourselab.text.TextPipeline`) for raw texts, or, for a
+study's pieces and groups, ``TfidfTransformer`` on the counts of the token table
+that analyzer made (the same numbers, without analysing the texts again). So its
+terms are the terms of every other analysis. Burrows' Delta uses the most frequent *word forms*
 (function words included, no lemmas): a view of style rather than topic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import cdist, pdist
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from scipy.sparse import coo_matrix
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from .frequency import group_of
@@ -23,13 +25,6 @@ from .text import word_tokens
 
 #: Defaults for TF-IDF (stated, and passed to scikit-learn as given).
 TFIDF_DEFAULTS = {"sublinear_tf": True, "smooth_idf": True, "norm": "l2"}
-
-
-def group_texts(pieces: pd.DataFrame, by: str) -> pd.Series:
-    """One document per group: the texts of its pieces joined, in manifest order."""
-    groups = group_of(pieces, by)
-    texts = pieces.set_index("doc_id")["text"]
-    return texts.groupby(groups, sort=True).agg("\n\n".join)
 
 
 def fit_tfidf(texts: pd.Series, analyzer: Callable[[str], list[str]], **options):
@@ -57,18 +52,73 @@ def fit_tfidf(texts: pd.Series, analyzer: Callable[[str], list[str]], **options)
     return vectorizer, matrix
 
 
-def distinctive_terms(pieces: pd.DataFrame, by: str, analyzer, frequencies: pd.DataFrame | None = None,
-                      n: int = 30, **options) -> pd.DataFrame:
+def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None = None):
+    """Counts of each term for each label of the pieces, from the token table.
+
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table.
+    labels : Series
+        A label for each piece (index ``doc_id``): the piece itself, its group, ...
+    order : list of str, optional
+        The row labels in this order (each must have tokens); default sorted.
+
+    Returns
+    -------
+    counts, rows, terms
+        A sparse (labels x terms) count matrix, its row labels and its terms
+        (sorted; only terms that occur).
+    """
+    doc = tokens["doc_id"].astype("category")
+    term = tokens["term"].astype("category")
+    label_of = labels.astype(str).reindex(doc.cat.categories.astype(str))
+    rows, row_of = np.unique(label_of.fillna("").to_numpy(dtype=str), return_inverse=True)
+    keep = (term.cat.codes.to_numpy() >= 0) & label_of.notna().to_numpy()[doc.cat.codes.to_numpy()]
+    row = row_of[doc.cat.codes.to_numpy()[keep]]
+    column = term.cat.codes.to_numpy()[keep]
+    shape = (len(rows), len(term.cat.categories))
+    counts = coo_matrix((np.ones(len(row), dtype=np.int64), (row, column)), shape=shape).tocsr()
+    used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
+    present = np.flatnonzero(np.bincount(row, minlength=len(rows)) > 0) if len(row) else np.zeros(0, int)
+    if order is not None:
+        position = {label: i for i, label in enumerate(rows)}
+        present = np.asarray([position[str(label)] for label in order], dtype=int)
+    by_term = np.argsort(np.asarray(term.cat.categories[used], dtype=object), kind="stable")
+    terms = np.asarray(term.cat.categories[used][by_term], dtype=object)
+    return counts[present][:, used[by_term]], rows[present], terms
+
+
+def tfidf_from_tokens(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None = None, **options):
+    """TF-IDF of each label's document (its pieces' tokens together), with scikit-learn's ``TfidfTransformer``.
+
+    The same as :func:`fit_tfidf` on the labels' texts with the pipeline that
+    made ``tokens`` (except that a multiword expression never spans two
+    paragraphs), without analysing the texts again. ``labels`` and ``order``
+    as for :func:`term_counts`; ``options`` as for :func:`fit_tfidf`.
+
+    Returns
+    -------
+    matrix, rows, terms
+        The sparse TF-IDF matrix, its row labels and its terms (sorted).
+    """
+    counts, rows, terms = term_counts(tokens, labels, order)
+    transformer = TfidfTransformer(**{**TFIDF_DEFAULTS, **options})
+    return transformer.fit_transform(counts), rows, terms
+
+
+def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
+                      frequencies: pd.DataFrame | None = None, n: int = 30, **options) -> pd.DataFrame:
     """The ``n`` terms with the highest TF-IDF in each group's document.
 
     Parameters
     ----------
+    tokens : DataFrame
+        The token table.
     pieces : DataFrame
-        With ``doc_id``, ``text`` and the column ``by``.
+        With ``doc_id`` and the column ``by``.
     by : str
         ``doc_id`` (pieces) or a manifest column.
-    analyzer : callable
-        The text pipeline.
     frequencies : DataFrame, optional
         :func:`~discourselab.frequency.count_terms` for ``by``, to add raw counts.
     n : int
@@ -84,16 +134,14 @@ def distinctive_terms(pieces: pd.DataFrame, by: str, analyzer, frequencies: pd.D
         term: 1 means one passage). Groups number fewer than three documents
         give idf values that barely differ: read ``count`` beside ``tfidf``.
     """
-    texts = group_texts(pieces, by)
-    vectorizer, matrix = fit_tfidf(texts, analyzer, **options)
-    terms = vectorizer.get_feature_names_out()
+    matrix, groups, terms = tfidf_from_tokens(tokens, group_of(pieces, by), **options)
     rows = []
-    for i, group in enumerate(texts.index):
+    for i, group in enumerate(groups):
         row = matrix.getrow(i).toarray().ravel()
         order = np.lexsort((terms, -row))[:n]
         rows += [{"by": by, "group": group, "rank": r + 1, "term": terms[j], "tfidf": row[j]}
                  for r, j in enumerate(order) if row[j] > 0]
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["by", "group", "rank", "term", "tfidf"])
     if frequencies is not None:
         freq = frequencies[frequencies["by"] == by][["group", "term", "count", "paragraphs"]]
         table = table.merge(freq, on=["group", "term"], how="left")
@@ -151,13 +199,14 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
         each of ``columns`` found in the pieces table.
     """
     meta = pieces.set_index("doc_id")
-    present = [c for c in columns if c in meta]
-    rows = []
-    for a, b in combinations(pieces["doc_id"], 2):
-        row = {"piece_a": a, "piece_b": b, "cosine": cosine.loc[a, b], "delta": delta.loc[a, b]}
-        row.update({f"same_{c}": meta.loc[a, c] == meta.loc[b, c] for c in present})
-        rows.append(row)
-    return pd.DataFrame(rows)
+    ids = pieces["doc_id"].tolist()
+    a, b = np.triu_indices(len(ids), k=1)  # every pair once, in the order of itertools.combinations
+    table = {"piece_a": np.asarray(ids, dtype=object)[a], "piece_b": np.asarray(ids, dtype=object)[b],
+             "cosine": cosine.loc[ids, ids].to_numpy()[a, b], "delta": delta.loc[ids, ids].to_numpy()[a, b]}
+    for column in (c for c in columns if c in meta):
+        values = meta.loc[ids, column].to_numpy()
+        table[f"same_{column}"] = values[a] == values[b]
+    return pd.DataFrame(table)
 
 
 def grouping_test(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value: str, *,
@@ -183,16 +232,24 @@ def grouping_test(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value:
     if same.all() or not same.any():
         return {**result, "within": np.nan, "between": np.nan, "difference": np.nan,
                 "p_greater": np.nan, "p_less": np.nan}
-    observed = values[same].mean() - values[~same].mean()
+    total, n = values.sum(), len(values)
+
+    def difference(s: np.ndarray) -> float:  # mean within minus mean between; 0 if either is empty
+        n_same = int(s.sum())
+        if not 0 < n_same < n:
+            return 0.0
+        within = values[s].sum()
+        return within / n_same - (total - within) / (n - n_same)
+
+    observed = difference(same)  # computed as for the permutations, so that a tie is a tie
     ids = pd.Index(pieces["doc_id"])
     ia, ib = ids.get_indexer(pairs["piece_a"]), ids.get_indexer(pairs["piece_b"])
     rng = np.random.default_rng(seed)
-    base = pieces[column].to_numpy()
+    base = pd.factorize(pieces[column])[0]  # integer labels: the same permutations, compared fast
     stats = np.empty(permutations)
     for k in range(permutations):
         shuffled = rng.permutation(base)
-        s = shuffled[ia] == shuffled[ib]
-        stats[k] = values[s].mean() - values[~s].mean() if s.any() and not s.all() else 0.0
+        stats[k] = difference(shuffled[ia] == shuffled[ib])
     return {**result, "within": values[same].mean(), "between": values[~same].mean(), "difference": observed,
             "p_greater": (1 + (stats >= observed).sum()) / (permutations + 1),
             "p_less": (1 + (stats <= observed).sum()) / (permutations + 1)}
