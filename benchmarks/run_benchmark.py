@@ -13,7 +13,9 @@ What it measures, in one process run:
 2. ``discourselab run`` end to end at the scales given by ``--run-scales``
    (default 1x): seconds; when the last table or figure was written (the
    notebooks write them, and run at the same time); the seconds spent in the
-   notebooks' code cells, summed; and peak memory of the whole process tree.
+   notebooks' code cells, summed; and peak memory of the run's whole process
+   tree (the command, its worker processes and the notebook kernels; not the
+   benchmark's own process).
 
 Usage::
 
@@ -72,17 +74,22 @@ def build_corpus(folder: Path, scale: int = 1, docs: int | None = None) -> Path:
 
 
 class PeakMemory:
-    """Peak resident memory (MB) of this process and all its children, sampled every 50 ms."""
+    """Peak resident memory (MB) of this process and all its children, sampled every 50 ms.
 
-    def __init__(self):
+    With ``children_only``, of the children alone (a step run as a child
+    process, without the benchmark's own memory).
+    """
+
+    def __init__(self, children_only: bool = False):
         self.peak = 0.0
+        self.children_only = children_only
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _take(self):
         me = psutil.Process()
         total = 0
-        for proc in [me, *me.children(recursive=True)]:
+        for proc in [*([] if self.children_only else [me]), *me.children(recursive=True)]:
             try:
                 total += proc.memory_info().rss
             except psutil.Error:
@@ -106,11 +113,11 @@ class PeakMemory:
         self._take()
 
 
-def measure(step: str, scale: int, function, *args) -> dict:
+def measure(step: str, scale: int, function, *args, children_only: bool = False) -> dict:
     import gc
 
     gc.collect()
-    with PeakMemory() as memory:
+    with PeakMemory(children_only) as memory:
         start = time.perf_counter()
         detail = function(*args)
         seconds = time.perf_counter() - start
@@ -210,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(cache, ignore_errors=True)
             labels = ["first run, empty cache"] + ([] if args.no_rerun else ["rerun, cache filled"])
             for label in labels:
-                results.append(measure(f"discourselab run ({label})", scale, run_study, manifest, out, cache)
+                results.append(measure(f"discourselab run ({label})", scale, run_study, manifest, out, cache,
+                                       children_only=True)
                                | {"words": words})
                 print(results[-1], flush=True)
     table = args.out / "results.csv"

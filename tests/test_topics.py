@@ -131,6 +131,12 @@ def test_prevalence_weighted_and_bootstrapped():
     assert single["ci_low"].isna().all() and single["share"].tolist() == [0.5, 0.5]
     again = tm.prevalence(fit, docs, pieces, "role", n_boot=500, seed=1)
     pd.testing.assert_frame_equal(table, again)
+    # two fits at once: each gets what it gets alone
+    other = tm.TopicFit("lda", 2, 0, np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]]),
+                        np.eye(2), np.array([[0], [1]]))
+    both = tm.prevalence_of([fit, other], docs, pieces, "role", n_boot=500, seed=1)
+    alone = pd.concat([table, tm.prevalence(other, docs, pieces, "role", n_boot=500, seed=1)], ignore_index=True)
+    pd.testing.assert_frame_equal(both, alone)
 
 
 def test_chunks_and_representative():

@@ -35,7 +35,7 @@ from sklearn.decomposition import NMF, LatentDirichletAllocation
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from .errors import CorpusError
-from .frequency import group_of
+from .frequency import group_of, in_groups
 
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
@@ -415,6 +415,9 @@ def agreement(a: TopicFit, b: TopicFit) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("jaccard", ascending=False, kind="stable").reset_index(drop=True)
 
 
+PREVALENCE_COLUMNS = ["by", "group", "model", "topic", "share", "ci_low", "ci_high", "documents"]
+
+
 def prevalence(f: TopicFit, docs: pd.DataFrame, pieces: pd.DataFrame, by: str, *,
                n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
     """Topic prevalence per group, with percentile bootstrap intervals over documents.
@@ -432,29 +435,42 @@ def prevalence(f: TopicFit, docs: pd.DataFrame, pieces: pd.DataFrame, by: str, *
         ``by``, ``group``, ``model``, ``topic``, ``share``, ``ci_low``,
         ``ci_high``, ``documents``.
     """
+    return prevalence_of([f], docs, pieces, by, n_boot=n_boot, seed=seed, level=level)
+
+
+def prevalence_of(fits: list[TopicFit], docs: pd.DataFrame, pieces: pd.DataFrame, by: str, *,
+                  n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """:func:`prevalence` of several fits of the same documents, one after the other.
+
+    Each fit gets the bootstrap resamples it would get alone (the same seed);
+    they are drawn once and shared, which halves the cost for two models.
+    """
     groups = group_of(pieces, by)
-    doc_groups = docs["doc_id"].map(groups)
+    doc_groups = in_groups(docs["doc_id"], groups)
+    codes, names = pd.factorize(doc_groups, sort=True)
     weights = docs["words"].to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     alpha = (1 - level) / 2
-    rows = []
-    for name in sorted(doc_groups.dropna().unique(), key=str):
-        idx = np.flatnonzero((doc_groups == name).to_numpy())
+    rows: list[list[dict]] = [[] for _ in fits]
+    for g, name in enumerate(names):
+        idx = np.flatnonzero(codes == g)
         w = np.maximum(weights[idx], 1e-12)
-        shares = f.doc_topic[idx]
-        point = w @ shares / w.sum()
-        boots = np.empty((n_boot, f.k))
+        shares = [f.doc_topic[idx] for f in fits]
+        boots = [np.empty((n_boot, f.k)) for f in fits]
         for start in range(0, n_boot, 200):
             stop = min(start + 200, n_boot)
             draws = rng.multinomial(len(idx), np.full(len(idx), 1 / len(idx)), size=stop - start) * w
-            boots[start:stop] = draws @ shares / draws.sum(axis=1, keepdims=True)
-        low, high = np.quantile(boots, [alpha, 1 - alpha], axis=0)
-        if len(idx) < 2:
-            low, high = np.full(f.k, np.nan), np.full(f.k, np.nan)
-        for t in range(f.k):
-            rows.append({"by": by, "group": name, "model": f.model, "topic": t + 1, "share": point[t],
-                         "ci_low": low[t], "ci_high": high[t], "documents": len(idx)})
-    return pd.DataFrame(rows, columns=["by", "group", "model", "topic", "share", "ci_low", "ci_high", "documents"])
+            totals = draws.sum(axis=1, keepdims=True)
+            for share, boot in zip(shares, boots):
+                boot[start:stop] = draws @ share / totals
+        for i, f in enumerate(fits):
+            point = w @ shares[i] / w.sum()
+            low, high = np.quantile(boots[i], [alpha, 1 - alpha], axis=0)
+            if len(idx) < 2:
+                low, high = np.full(f.k, np.nan), np.full(f.k, np.nan)
+            rows[i] += [{"by": by, "group": name, "model": f.model, "topic": t + 1, "share": point[t],
+                         "ci_low": low[t], "ci_high": high[t], "documents": len(idx)} for t in range(f.k)]
+    return pd.DataFrame([r for part in rows for r in part], columns=PREVALENCE_COLUMNS)
 
 
 def render_passages(rows: pd.DataFrame, texts: pd.Series, labels: dict[int, str], *, max_words: int = 70) -> str:
@@ -545,9 +561,15 @@ def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str 
         fits = cached_object("topic-fits", digest(content, {"k": k, "seed": seed, "n_top": n_top}),
                              lambda: {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS})
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
+    ordered = [fits[(m, k)] for m in dict.fromkeys([chosen["model"], *MODELS])]
+    groups = pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
     prevalence_table = pd.concat(
-        [prevalence(fits[(m, k)], documents.docs, pieces, level, n_boot=n_boot, seed=seed)
-         for level in levels for m in dict.fromkeys([chosen["model"], *MODELS])], ignore_index=True)
+        [cached_table("topic-prevalence",
+                      digest(content, {"k": k, "seed": seed, "n_top": n_top, "n_boot": n_boot, "level": level,
+                                       "models": [f.model for f in ordered]}, groups),
+                      lambda level=level: prevalence_of(ordered, documents.docs, pieces, level,
+                                                        n_boot=n_boot, seed=seed))
+         for level in levels], ignore_index=True)
     return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)
 
 
