@@ -51,3 +51,20 @@ def test_large_heatmap_and_dendrogram_stay_readable_size():
     assert max(fig.get_size_inches()) <= 12 and not fig.axes[0].get_xticklabels()
     fig = plots.plot_dendrograms([(linkage(points), "t")], names, color_by=pd.Series("g", index=names, name="g"))
     assert max(fig.get_size_inches()) <= 13
+
+
+def test_many_pieces_give_figures_of_readable_size():
+    n = plots.MAX_LABELLED + 40
+    rng = np.random.default_rng(1)
+    pieces = pd.DataFrame({"doc_id": [f"piece-{i}" for i in range(n)], "words": rng.integers(100, 5000, n),
+                           "paragraphs": rng.integers(1, 40, n), "role": rng.choice(["a", "b"], n)})
+    fig = plots.plot_piece_sizes(pieces, color_by="role")
+    assert max(fig.get_size_inches()) <= 12 and not fig.axes[0].get_yticklabels()
+    assert f"{n} pieces" in fig.axes[0].get_ylabel()
+    diversity = pd.DataFrame({"doc_id": pieces["doc_id"], "tokens": pieces["words"], "ttr": rng.random(n),
+                              "mattr": rng.random(n), "window": 50})
+    fig = plots.plot_diversity(diversity, color_by=pieces["role"])
+    assert max(fig.get_size_inches()) <= 12 and not fig.axes[1].get_yticklabels()
+    # a small corpus keeps a labelled bar per piece
+    fig = plots.plot_piece_sizes(pieces.head(5), color_by="role")
+    assert len(fig.axes[0].get_yticklabels()) == 5

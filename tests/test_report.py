@@ -21,7 +21,7 @@ NOTEBOOKS = [p.stem for p in find_notebooks()]
 def mini_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "mini"
     manifest = PROJECT / "tests" / "fixtures" / "mini" / "corpus.csv"
-    run_study(manifest, out, seed=3, progress=False)
+    run_study(manifest, out, seed=3, progress=False, jobs=2)  # notebooks two at a time
     return out
 
 
@@ -55,7 +55,8 @@ def test_run_json(mini_run):
     assert set(record["inputs"]) == {"corpus.csv", "exclusions.csv", "texts/a.txt", "texts/b.txt", "texts/c.txt"}
     assert all(len(digest) == 64 for digest in record["inputs"].values())
     assert record["parameters"]["by"] == ["author", "role"]
-    assert record["parameters"]["seed"] == 3
+    assert record["parameters"]["seed"] == 3 and record["parameters"]["jobs"] == 2
+    assert 0 < record["total_seconds"] <= sum(record["steps_seconds"].values()) + 60  # wall time, not a sum
     assert {"pandas", "scikit-learn", "discourselab", "python"} <= set(record["versions"])
     assert "corpus tables" in record["steps_seconds"]
     assert all(f"notebook {stem}" in record["steps_seconds"] for stem in NOTEBOOKS)
@@ -126,8 +127,9 @@ def test_cli_manifest_and_errors(tmp_path, capsys):
 
 def test_two_runs_give_identical_tables(mini_run, tmp_path, monkeypatch):
     monkeypatch.setenv("DISCOURSELAB_CACHE", "off")  # recompute everything: the same tables must come out
+    # ... and one notebook at a time, where the first run had two at once
     again = run_study(PROJECT / "tests" / "fixtures" / "mini" / "corpus.csv", tmp_path / "again", seed=3,
-                      progress=False)
+                      progress=False, jobs=1)
     first = sorted(p.name for p in (mini_run / "tables").glob("*.csv"))
     assert first == sorted(p.name for p in (again / "tables").glob("*.csv"))
     assert {"keyness.csv", "topics.csv", "topic_prevalence.csv", "similarity.csv"} <= set(first)
@@ -183,8 +185,23 @@ def test_summary_round_trip(tmp_path):
 def test_summary_notebook_runs_last():
     from pathlib import Path
 
-    from discourselab.report import execution_order
+    from discourselab.report import execution_order, execution_stages
 
     names = [Path(n) for n in ("00-findings.py", "01-corpus.py", "02-terms.py")]
     assert [p.name for p in execution_order(names)] == ["01-corpus.py", "02-terms.py", "00-findings.py"]
     assert execution_order(names[1:]) == names[1:]
+    assert execution_stages(names) == [names[1:], names[:1]]  # the analyses together, then the summary
+    assert execution_stages(names[:1]) == [names[:1]]
+
+
+def test_notebook_cost_from_the_header(tmp_path):
+    from discourselab.report import notebook_cost
+
+    costly = tmp_path / "02-costly.py"
+    costly.write_text("# ---\n# jupyter:\n#   discourselab:\n#     cost: 3\n# ---\n\n# %%\nx = 1\n", encoding="utf-8")
+    plain = tmp_path / "01-plain.py"
+    plain.write_text("# %%\nx = 1\n", encoding="utf-8")
+    assert notebook_cost(costly) == 3 and notebook_cost(plain) == 1
+    assert notebook_cost(tmp_path / "missing.py") == 1
+    costs = {p.stem: notebook_cost(p) for p in find_notebooks()}
+    assert costs["04-topics"] > costs["01-corpus"]  # the project's long notebooks say so

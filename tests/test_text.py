@@ -135,3 +135,15 @@ def test_count_texts_in_parallel_gives_the_same_counts(monkeypatch):
     parallel, parallel_terms = TextPipeline().count_texts(texts, n_jobs=2)
     assert list(terms) == list(parallel_terms)
     assert (single != parallel).nnz == 0 and single.shape == parallel.shape
+
+
+def test_token_table_holds_what_analyze_gives(pipe):
+    # repeated new words within one paragraph, stop words, numbers and a second paragraph reusing them
+    texts = ["The masses and the masses’ own 12% share of the big data", "Big data for the masses, again the"]
+    paragraphs = pd.DataFrame({"doc_id": ["d", "d"], "paragraph_id": ["d:1", "d:2"], "text": texts})
+    table = pipe.token_table(paragraphs)
+    expected = [token for text in texts for token in pipe.analyze(text)]
+    assert table["token"].tolist() == [t[0] for t in expected]
+    assert [None if pd.isna(t) else t for t in table["term"]] == [t[1] for t in expected]
+    assert table[["words", "start", "end"]].to_numpy().tolist() == [list(t[2:]) for t in expected]
+    assert list(table["term"].cat.categories) == sorted({t[1] for t in expected if t[1]})

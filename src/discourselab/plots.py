@@ -50,10 +50,17 @@ def plot_piece_sizes(pieces: pd.DataFrame, *, color_by: str = "role", label: str
     """
     table = pieces.sort_values("words")
     colors = group_colors(table[color_by])
-    fig, ax = _axes(ax, (8, 0.38 * len(table) + 1.4))
-    ax.barh(table[label].map(wrap), table["words"], color=table[color_by].map(colors))
-    for y, (words, paras) in enumerate(zip(table["words"], table["paragraphs"])):
-        ax.text(words, y, f"  {paras} para.", va="center", fontsize=8, color="#444")
+    labelled = len(table) <= MAX_LABELLED
+    fig, ax = _axes(ax, (8, 0.38 * len(table) + 1.4 if labelled else 9))
+    if labelled:
+        ax.barh(table[label].map(wrap), table["words"], color=table[color_by].map(colors))
+        for y, (words, paras) in enumerate(zip(table["words"], table["paragraphs"])):
+            ax.text(words, y, f"  {paras} para.", va="center", fontsize=8, color="#444")
+    else:  # one thin bar per piece; names and paragraph counts would not be legible
+        ax.barh(np.arange(len(table)), table["words"], height=1.0, color=table[color_by].map(colors))
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, len(table) - 0.5)
+        ax.set_ylabel(f"{len(table)} pieces, smallest at the bottom (labels left out; see tables/pieces.csv)")
     ax.set_xlabel("words")
     ax.set_xlim(0, table["words"].max() * 1.18)
     ax.spines[["top", "right"]].set_visible(False)
@@ -94,8 +101,9 @@ def plot_diversity(diversity: pd.DataFrame, *, color_by: pd.Series | None = None
     """
     groups = color_by if color_by is not None else pd.Series(["piece"] * len(diversity), index=diversity.index)
     colors = group_colors(groups)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.3 * len(diversity) + 3), layout="constrained",
-                                      gridspec_kw={"width_ratios": [1, 1.1]})
+    labelled = len(diversity) <= MAX_LABELLED
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.3 * len(diversity) + 3 if labelled else 9),
+                                      layout="constrained", gridspec_kw={"width_ratios": [1, 1.1]})
     window = int(diversity["window"].iloc[0])
     point_colors = [colors[g] for g in groups]
     for column, filled, name in [("ttr", False, "type/token ratio"), ("mattr", True, f"MATTR (window {window})")]:
@@ -110,7 +118,13 @@ def plot_diversity(diversity: pd.DataFrame, *, color_by: pd.Series | None = None
     left.set_title("Length effect: TTR (hollow) falls, MATTR (filled) does not", fontsize=10)
     left.grid(alpha=0.3)
     ranked = diversity.assign(group=groups.values).sort_values("mattr")
-    right.scatter(ranked["mattr"], ranked["doc_id"].map(wrap), c=[colors[g] for g in ranked["group"]], s=50, zorder=3)
+    if labelled:
+        right.scatter(ranked["mattr"], ranked["doc_id"].map(wrap), c=[colors[g] for g in ranked["group"]], s=50,
+                      zorder=3)
+    else:
+        right.scatter(ranked["mattr"], np.arange(len(ranked)), c=[colors[g] for g in ranked["group"]], s=12, zorder=3)
+        right.set_yticks([])
+        right.set_ylabel(f"{len(ranked)} pieces, lowest at the bottom (labels left out; see tables/diversity.csv)")
     right.set_xlabel(f"MATTR (window {window})")
     right.set_title("Pieces ranked by MATTR", fontsize=10)
     right.grid(axis="x", alpha=0.3)

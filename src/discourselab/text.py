@@ -166,6 +166,7 @@ class TextPipeline:
         self.settings = Settings(**{**asdict(base), **changes}) if changes else base
         s = self.settings
         self._cache: dict[str, list[str]] = {}
+        self._single_terms: dict[tuple[str, str], str | None] = {}  # (form, surface) -> term, for analyze()
         self._spelling = self._read_spelling(s.spelling_file)
         self._lemmas = dict(read_mapping(s.lemma_file, "word", "lemma")) if s.lemma_file else {}
         self.stopwords = frozenset(w for f in s.stopword_files for w in read_word_list(f))
@@ -240,28 +241,42 @@ class TextPipeline:
             ``start``, ``end``: character offsets of the token in ``text``.
         """
         surfaces, forms, words, spans = [], [], [], []
+        cache, forms_of = self._cache, self._forms
         for match in _TOKEN.finditer(normalize_typography(text)):
-            surface = text[match.start():match.end()]
+            span = match.span()
+            surface = text[span[0]:span[1]]
             if match.lastgroup == "number":
                 surfaces.append(surface)
                 forms.append(_NUMBER)
                 words.append(0)
-                spans.append(match.span())
+                spans.append(span)
                 continue
             low = match.group().lower()
             low = low[:-2] if low.endswith("'s") else low
-            for k, form in enumerate(self._forms(low)):
+            found = cache.get(low)
+            for k, form in enumerate(found if found is not None else forms_of(low)):
                 surfaces.append(surface)
                 forms.append(form)
                 words.append(0 if k else 1)
-                spans.append(match.span())
+                spans.append(span)
         return self._merge(surfaces, forms, words, spans)
 
     def _merge(self, surfaces, forms, words, spans):
         """Merge multiword expressions, map glossary variants, drop stop words."""
         s = self.settings
+        single = self._single_terms
         out, i = [], 0
         for form in self._mwe.tokenize(forms):
+            if _SEP not in form and form != _NUMBER:  # one word: most tokens
+                surface = surfaces[i]
+                key = (form, surface)
+                term = single.get(key, single)
+                if term is single:
+                    term = single[key] = self._single_term(form, surface.lower())
+                span = spans[i]
+                out.append((surface, term, words[i], span[0], span[1]))
+                i += 1
+                continue
             n = form.count(_SEP) + 1
             parts = surfaces[i:i + n]
             surface = _SEP.join(p for k, p in enumerate(parts) if k == 0 or p != parts[k - 1])
@@ -406,14 +421,15 @@ class TextPipeline:
         if progress is not None:
             starts = progress(starts, total=len(starts))
         position: dict[str, int] = {}
-        codes: dict[str, dict[str, int]] = {c: {} for c in _STRING_COLUMNS}
+        codes: dict[str, dict] = {c: {} for c in _STRING_COLUMNS}
+        codes["term"][None] = -1  # stop words and numbers: missing
         parts = [self._token_chunk(rows.iloc[i:i + chunk], position, codes) for i in starts]
         arrays = {c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0, np.int32)
                   for c in TOKEN_COLUMNS}
         table = {}
         for column in TOKEN_COLUMNS:
             if column in codes:
-                table[column] = _sorted_categorical(arrays[column], list(codes[column]))
+                table[column] = _sorted_categorical(arrays[column], [v for v in codes[column] if v is not None])
             else:
                 table[column] = arrays[column]
         return pd.DataFrame(table)
@@ -427,12 +443,13 @@ class TextPipeline:
             columns["doc_id"] += [doc_codes.setdefault(doc_id, len(doc_codes))] * len(tokens)
             columns["paragraph_id"] += [para_codes.setdefault(para_id, len(para_codes))] * len(tokens)
             columns["position"] += range(start, start + len(tokens))
-            for surface, term, words, start_char, end_char in tokens:
-                columns["token"].append(token_codes.setdefault(surface, len(token_codes)))
-                columns["term"].append(-1 if term is None else term_codes.setdefault(term, len(term_codes)))
-                columns["words"].append(words)
-                columns["start"].append(start_char)
-                columns["end"].append(end_char)
+            if tokens:
+                surfaces, terms, words, starts, ends = zip(*tokens)
+                columns["token"] += _codes(token_codes, surfaces)
+                columns["term"] += _codes(term_codes, terms)
+                columns["words"] += words
+                columns["start"] += starts
+                columns["end"] += ends
             position[doc_id] = start + len(tokens)
         return {c: np.asarray(v, dtype=np.int32) for c, v in columns.items()}
 
@@ -484,6 +501,19 @@ class TextPipeline:
 def word_tokens(text: str) -> list[str]:
     """Lower-cased running words of a text (no stop list, no lemmas): for lexical diversity."""
     return [w.lower() for w in _WORD.findall(normalize_typography(text))]
+
+
+def _codes(codes: dict, values) -> list[int]:
+    """The code of each value; a value without one gets the next integer (a ``None`` key, if any, is not counted)."""
+    found = [codes.get(v, -2) for v in values]
+    if -2 in found:  # a new value: rare once the common words have been seen
+        for i, value in enumerate(values):
+            if found[i] == -2:  # (a value new in this paragraph may come twice)
+                code = codes.get(value)
+                if code is None:
+                    code = codes[value] = len(codes) - (None in codes)
+                found[i] = code
+    return found
 
 
 def _sorted_categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
