@@ -205,3 +205,15 @@ def test_notebook_cost_from_the_header(tmp_path):
     assert notebook_cost(tmp_path / "missing.py") == 1
     costs = {p.stem: notebook_cost(p) for p in find_notebooks()}
     assert costs["04-topics"] > costs["01-corpus"]  # the project's long notebooks say so
+
+
+def test_kernel_environment_and_nothing_left_behind(mini_run):
+    import os
+
+    from discourselab.report import kernel_environment
+
+    env = kernel_environment(1)
+    assert env["LOKY_MAX_CPU_COUNT"] == "1" and env["DISCOURSELAB_PROGRESS"] == "0"
+    assert "LOKY_MAX_CPU_COUNT" not in kernel_environment()
+    # the run (mini_run, two notebooks at a time) set the limit for its kernels only
+    assert "LOKY_MAX_CPU_COUNT" not in os.environ

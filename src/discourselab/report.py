@@ -48,6 +48,9 @@ from .text import Settings
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
 #: Most notebooks executed at the same time by default (each kernel holds its own tables in memory).
 MAX_JOBS = 2
+#: Environment variables that cap the cores of a kernel's worker processes (joblib's). Numerical threads
+#: (BLAS) are left alone: their number can change the last digits of a result.
+CORE_LIMITS = ("LOKY_MAX_CPU_COUNT",)
 PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "nltk",
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
 
@@ -109,22 +112,41 @@ def write_corpus_tables(corpus: Corpus, out_dir: str | Path) -> None:
     write_table(corpus.audit, "audit", out_dir)
 
 
-def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool = False) -> Path:
+def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bool = False,
+                     cores: int | None = None) -> Path:
     """Execute one notebook source with papermill into ``OUT/notebooks/NAME.ipynb``.
 
     The kernel runs in ``out_dir``; paths in ``parameters`` are relative to it.
+    ``cores`` caps the worker processes the kernel's own parallel steps
+    (joblib) may start (see :func:`kernel_environment`).
     """
+    with patch.dict(os.environ, kernel_environment(cores)):
+        return _execute(source, out_dir, parameters, progress)
+
+
+def kernel_environment(cores: int | None = None) -> dict[str, str]:
+    """Environment for the kernels of a run: no progress bars in the rendered notebooks, and ``CORE_LIMITS``.
+
+    Notebooks that run side by side each get their share of the cores, so
+    that their worker processes do not compete for the same cores (and memory).
+    """
+    environment = {progress_env.ENV: "0"}
+    if cores is not None:
+        environment.update({name: str(cores) for name in CORE_LIMITS})
+    return environment
+
+
+def _execute(source: Path, out_dir: Path, parameters: dict, progress: bool = False) -> Path:
+    """:func:`execute_notebook` in the current environment (kernels inherit it)."""
     notebook = jupytext.read(source)
     for i, cell in enumerate(notebook.cells):
         cell["id"] = f"{source.stem[:2]}-{i:03d}"  # stable ids: a rerun changes only what changed
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
-    # the kernel inherits the environment: no progress bars inside the rendered notebooks
-    with patch.dict(os.environ, {progress_env.ENV: "0"}):
-        papermill.execute_notebook(
-            notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
-            progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
-        )
+    papermill.execute_notebook(
+        notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
+        progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
+    )
     return target
 
 
@@ -217,7 +239,12 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
                 warm_cache(corpus, by, seed, jobs)
         bar = tqdm(total=len(sources), desc="notebooks", unit="notebook", disable=not progress)
         for stage in execution_stages(sources):
-            pool = ThreadPoolExecutor(max_workers=min(jobs, len(stage)))
+            workers = min(jobs, len(stage))
+            cores = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
+            # the environment is set here, once per stage, because threads must not each patch it
+            pool = ThreadPoolExecutor(max_workers=workers)  # threads: each waits on its kernel
+            environment = patch.dict(os.environ, kernel_environment(cores))
+            environment.start()
             try:
                 running = [pool.submit(_notebook_step, source, tmp, parameters)
                            for source in sorted(stage, key=lambda s: -notebook_cost(s))]
@@ -228,6 +255,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
                     bar.update()
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+                environment.stop()
         bar.close()
         render.write_index(tmp, corpus)
         _write_run_json(tmp, corpus, {**parameters, "jobs": jobs}, dict(sorted(steps.items(), key=_step_order)),
@@ -244,7 +272,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
 def _notebook_step(source: Path, out_dir: Path, parameters: dict) -> dict[str, float]:
     steps: dict[str, float] = {}
     with _timed(steps, f"notebook {source.stem}"):
-        executed = execute_notebook(source, out_dir, parameters)
+        executed = _execute(source, out_dir, parameters)
     with _timed(steps, f"html {source.stem}"):
         render_html(executed)
     return steps
