@@ -4,6 +4,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   discourselab:
+#     after:
+#     - 02-term-frequencies
+#     - 04-topics
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

@@ -185,13 +185,12 @@ def test_summary_round_trip(tmp_path):
 def test_summary_notebook_runs_last():
     from pathlib import Path
 
-    from discourselab.report import execution_order, execution_stages
+    from discourselab.report import execution_order
 
     names = [Path(n) for n in ("00-findings.py", "01-corpus.py", "02-terms.py")]
     assert [p.name for p in execution_order(names)] == ["01-corpus.py", "02-terms.py", "00-findings.py"]
     assert execution_order(names[1:]) == names[1:]
-    assert execution_stages(names) == [names[1:], names[:1]]  # the analyses together, then the summary
-    assert execution_stages(names[:1]) == [names[:1]]
+    assert execution_order(names[:1]) == names[:1]
 
 
 def test_notebook_cost_from_the_header(tmp_path):
@@ -217,3 +216,28 @@ def test_kernel_environment_and_nothing_left_behind(mini_run):
     assert "LOKY_MAX_CPU_COUNT" not in kernel_environment()
     # the run (mini_run, two notebooks at a time) set the limit for its kernels only
     assert "LOKY_MAX_CPU_COUNT" not in os.environ
+
+
+def test_prerequisites_from_headers(tmp_path):
+    from discourselab.report import execution_order, prerequisites
+
+    def source(name, header=""):
+        path = tmp_path / f"{name}.py"
+        path.write_text((f"# ---\n# jupyter:\n#   discourselab:\n{header}# ---\n\n" if header else "")
+                        + "# %%\nx = 1\n", encoding="utf-8")
+        return path
+
+    summary = source("00-summary", "#     after:\n#     - 02-slow\n")
+    plain, slow = source("01-plain"), source("02-slow", "#     cost: 5\n")
+    needs = prerequisites([summary, plain, slow])
+    assert needs == {summary: {slow}, plain: set(), slow: set()}
+    # the costly one first; the summary as soon as what it needs is done
+    assert execution_order([summary, plain, slow]) == [slow, summary, plain]
+    # with the project's notebooks: the findings after keyness and topics
+    project = {p.stem: p for p in find_notebooks()}
+    assert {p.stem for p in prerequisites(list(project.values()))[project["00-findings"]]} == {
+        "02-term-frequencies", "04-topics"}
+    # notebooks that wait on each other stop with a clear error
+    a, b = source("01-a", "#     after:\n#     - 02-b\n"), source("02-b", "#     after:\n#     - 01-a\n")
+    with pytest.raises(CorpusError, match="wait on each other"):
+        execution_order([a, b])

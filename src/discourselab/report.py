@@ -25,7 +25,7 @@ import platform
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -55,36 +55,80 @@ PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplot
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
 
 
-def execution_order(sources: list[Path]) -> list[Path]:
-    """Notebooks in the order to run them: numbered order, but a summary numbered ``00`` last.
+def notebook_header(source: Path) -> dict:
+    """The ``discourselab:`` entry of a notebook source's header (empty if none or unreadable).
 
-    The summary (the findings) draws on the same analyses as the others; run
-    after them, it finds their results in the cache (:mod:`discourselab.cache`)
-    instead of computing them again. The front page still lists it first.
+    ``cost``: how long it takes relative to the others (default 1); ``after``:
+    the notebooks (by name) it must run after.
     """
-    return [s for stage in execution_stages(sources) for s in stage]
-
-
-def execution_stages(sources: list[Path]) -> list[list[Path]]:
-    """The notebooks in stages: those of a stage may run at the same time, a stage after the one before.
-
-    The analyses (01 onwards) are independent of each other; the summary
-    (``00``) comes after them all.
-    """
-    summary = [s for s in sources if s.name.startswith("00-")]
-    return [stage for stage in ([s for s in sources if s not in summary], summary) if stage]
+    try:
+        header = jupytext.read(source).metadata.get("discourselab", {})
+    except (OSError, ValueError):
+        return {}
+    return header if isinstance(header, dict) else {}
 
 
 def notebook_cost(source: Path) -> float:
-    """How long a notebook takes relative to the others, from ``discourselab: cost:`` in its header (default 1).
-
-    Within a stage the costliest notebooks start first (longest first), so
-    that a long one does not start last and keep the others waiting.
-    """
+    """How long a notebook takes relative to the others (``cost`` in its header; default 1)."""
     try:
-        return float(jupytext.read(source).metadata.get("discourselab", {}).get("cost", 1))
-    except (OSError, ValueError, TypeError, AttributeError):
+        return float(notebook_header(source).get("cost", 1))
+    except (TypeError, ValueError):
         return 1.0
+
+
+def prerequisites(sources: list[Path]) -> dict[Path, set[Path]]:
+    """The notebooks each one runs after.
+
+    Those its header names under ``after`` (names not among ``sources`` are
+    ignored); without that, a summary numbered ``00`` runs after all the
+    others and any other notebook after none. The summary (the findings)
+    draws on the same analyses as the others: run after them, it finds their
+    results in the cache (:mod:`discourselab.cache`) instead of computing
+    them again. The front page still lists it first.
+    """
+    by_name = {s.stem: s for s in sources}
+    found = {}
+    for source in sources:
+        after = notebook_header(source).get("after")
+        if after is not None:
+            found[source] = {by_name[name] for name in after if name in by_name and name != source.stem}
+        elif source.name.startswith("00-"):
+            found[source] = set(sources) - {source}
+        else:
+            found[source] = set()
+    return found
+
+
+def execution_order(sources: list[Path]) -> list[Path]:
+    """The order in which notebooks start when they run one at a time.
+
+    Each starts once its :func:`prerequisites` are done; among those ready,
+    the costliest first (longest first, so that with several running at once
+    a long one does not start last and keep the others waiting), then by number.
+    """
+    needs, done = prerequisites(sources), []
+    waiting = sorted(sources, key=_priority)
+    while waiting:
+        ready = _next_ready(waiting, needs, set(done))
+        if ready is None:
+            raise _waiting_error(waiting)
+        done.append(ready)
+        waiting.remove(ready)
+    return done
+
+
+def _waiting_error(waiting: list[Path]) -> CorpusError:
+    names = ", ".join(s.stem for s in waiting)
+    return CorpusError(f"notebooks wait on each other and cannot run: {names} (see 'after' in their headers)")
+
+
+def _priority(source: Path) -> tuple:
+    return (-notebook_cost(source), source.name)
+
+
+def _next_ready(waiting: list[Path], needs: dict[Path, set[Path]], done: set[Path]) -> Path | None:
+    """The first of ``waiting`` (in priority order) whose prerequisites are all ``done``."""
+    return next((s for s in waiting if needs[s] <= done), None)
 
 
 def default_jobs() -> int:
@@ -212,7 +256,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     progress : bool
         Show a progress bar over the steps.
     jobs : int, optional
-        Notebooks executed at the same time (see :func:`execution_stages`);
+        Notebooks executed at the same time (see :func:`prerequisites` and :func:`execution_order`);
         default :func:`default_jobs`. The outputs do not depend on it.
 
     Returns
@@ -238,24 +282,10 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
             with _timed(steps, "token tables"):
                 warm_cache(corpus, by, seed, jobs)
         bar = tqdm(total=len(sources), desc="notebooks", unit="notebook", disable=not progress)
-        for stage in execution_stages(sources):
-            workers = min(jobs, len(stage))
-            cores = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
-            # the environment is set here, once per stage, because threads must not each patch it
-            pool = ThreadPoolExecutor(max_workers=workers)  # threads: each waits on its kernel
-            environment = patch.dict(os.environ, kernel_environment(cores))
-            environment.start()
-            try:
-                running = [pool.submit(_notebook_step, source, tmp, parameters)
-                           for source in sorted(stage, key=lambda s: -notebook_cost(s))]
-                for done in as_completed(running):
-                    timings = done.result()  # the first failure stops the run
-                    steps.update(timings)
-                    bar.set_postfix_str(next(iter(timings)).split(" ", 1)[1])
-                    bar.update()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-                environment.stop()
+        cores = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+        # set once for every kernel of the run: threads must not each patch the environment
+        with patch.dict(os.environ, kernel_environment(cores)):
+            _run_notebooks(sources, tmp, parameters, jobs, steps, bar)
         bar.close()
         render.write_index(tmp, corpus)
         _write_run_json(tmp, corpus, {**parameters, "jobs": jobs}, dict(sorted(steps.items(), key=_step_order)),
@@ -267,6 +297,29 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
             shutil.rmtree(out.parent, ignore_errors=True)
         raise
     return out
+
+
+def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: int, steps: dict, bar) -> None:
+    """Execute and render the notebooks, up to ``jobs`` at a time, each after its prerequisites."""
+    needs = prerequisites(sources)
+    waiting, done, running = sorted(sources, key=_priority), set(), {}
+    pool = ThreadPoolExecutor(max_workers=jobs)  # threads: each waits on its kernel
+    try:
+        while waiting or running:
+            while len(running) < jobs and (ready := _next_ready(waiting, needs, done)) is not None:
+                waiting.remove(ready)
+                running[pool.submit(_notebook_step, ready, out_dir, parameters)] = ready
+            if not running:
+                raise _waiting_error(waiting)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                steps.update(future.result())  # the first failure stops the run
+                source = running.pop(future)
+                done.add(source)
+                bar.set_postfix_str(source.stem)
+                bar.update()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _notebook_step(source: Path, out_dir: Path, parameters: dict) -> dict[str, float]:
