@@ -188,13 +188,7 @@ save_figure(fig, f"headline-topics-by-{group}", study.out_dir)
 plt.show()
 
 # %%
-lead = prevalence.loc[prevalence.groupby("topic")["share"].idxmax()]
-
-
-def interval(r):
-    return "one paragraph, no interval" if pd.isna(r.ci_low) else f"95% CI {r.ci_low:.0%}–{r.ci_high:.0%}"
-
-
+lead = tm.leading_groups(prevalence)
 stability = topics.chosen["stability"]
 # words for the stability measure: 1 = every run finds the same top terms
 steadiness = "stable" if stability >= 0.8 else ("moderately stable" if stability >= 0.5 else "unstable")
@@ -203,7 +197,7 @@ display(Markdown(
      if topics.too_small else "")
     + f"The diagnostics choose {topics.model.upper()} with **{topics.k} topics**. Each topic and the {group} "
     "that gives it the largest share of its words:\n\n"
-    + "\n".join(f"- {labels[r.topic]}: {r.group}, {r.share:.0%} ({interval(r)})" for r in lead.itertuples())
+    + "\n".join(f"- {labels[r.topic]}: {r.group}, {r.share:.0%} ({tm.interval_text(r)})" for r in lead.itertuples())
     + f"\n\nThe topics are {steadiness}: runs on different random samples of the paragraphs (90% of them, at "
     f"most 800) share {stability:.0%} of their top terms per matched topic"
     + (", so the themes are clearer than their exact boundaries." if stability < 0.8 else ".")

@@ -31,7 +31,6 @@ from IPython.display import Markdown, display
 from discourselab import plots
 from discourselab.frequency import top_terms
 from discourselab.io import save_figure, write_table
-from discourselab.keyness import key_terms
 from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
 

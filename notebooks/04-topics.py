@@ -154,27 +154,17 @@ rows = chosen_prev[chosen_prev["by"] == group]
 fig = plots.plot_topic_prevalence(rows, labels)
 save_figure(fig, f"topics-by-{group}", study.out_dir)
 plt.show()
-lead = rows.loc[rows.groupby("topic")["share"].idxmax()]
-
-
-def interval(r):
-    if pd.isna(r.ci_low):
-        return f"one {unit}, no interval"
-    return f"{r.ci_low:.0%}–{r.ci_high:.0%}, {r.documents} {unit}s"
-
-
-separated = [r for r in lead.itertuples()
-             if pd.notna(r.ci_low)
-             and (rows[(rows["topic"] == r.topic) & (rows["group"] != r.group)]
-                  .pipe(lambda o: o["ci_high"].fillna(o["share"])) < r.ci_low).all()]
+lead = tm.leading_groups(rows)
+separated = lead[lead["clear"]]
 display(Markdown(
     "Where each topic is most prevalent:\n\n"
-    + "\n".join(f"- {labels[r.topic]}: {r.group} ({r.share:.0%}; {interval(r)})" for r in lead.itertuples())
+    + "\n".join(f"- {labels[r.topic]}: {r.group} ({r.share:.0%}; {tm.interval_text(r, unit, documents=True)})"
+                for r in lead.itertuples())
     + "\n\n"
     + (f"For {len(separated)} of {k} topics the leading group's interval lies clear of every other group's "
-       f"({'; '.join(labels[r.topic] for r in separated)}); for the rest the intervals overlap, "
+       f"({'; '.join(labels[t] for t in separated['topic'])}); for the rest the intervals overlap, "
        "so the ranking of groups is not settled."
-       if separated else "For no topic does the leading group's interval lie clear of every other group's.")
+       if len(separated) else "For no topic does the leading group's interval lie clear of every other group's.")
 ))
 
 

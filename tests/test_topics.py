@@ -167,3 +167,19 @@ def test_topic_terms_and_agreement(separated):
     match = tm.agreement(nmf, lda)
     assert list(match.columns) == ["topic_nmf", "topic_lda", "jaccard", "shared"]
     assert (match["jaccard"] > 0).all()
+
+
+def test_leading_groups_and_interval_text():
+    rows = pd.DataFrame({
+        "group": ["a", "b", "c", "a", "b", "c"], "topic": [1, 1, 1, 2, 2, 2],
+        "share": [0.6, 0.3, 0.1, 0.2, 0.45, 0.35],
+        "ci_low": [0.5, 0.2, np.nan, 0.1, 0.3, 0.25], "ci_high": [0.7, 0.4, np.nan, 0.3, 0.6, 0.5],
+        "documents": [10, 8, 1, 10, 8, 1]})
+    lead = tm.leading_groups(rows)
+    assert lead["group"].tolist() == ["a", "b"]
+    # topic 1: a's interval (0.5-0.7) lies above b's (up to 0.4) and c's share (0.1); topic 2: b overlaps c
+    assert lead["clear"].tolist() == [True, False]
+    first = next(lead.itertuples())
+    assert tm.interval_text(first) == "95% CI 50%–70%"
+    assert tm.interval_text(first, "chunk", documents=True) == "95% CI 50%–70%, 10 chunks"
+    assert tm.interval_text(next(rows.iloc[[2]].itertuples())) == "one paragraph, no interval"

@@ -473,6 +473,30 @@ def prevalence_of(fits: list[TopicFit], docs: pd.DataFrame, pieces: pd.DataFrame
     return pd.DataFrame([r for part in rows for r in part], columns=PREVALENCE_COLUMNS)
 
 
+def leading_groups(prevalence: pd.DataFrame) -> pd.DataFrame:
+    """For each topic, the group that gives it the largest share of its words.
+
+    ``prevalence`` holds the rows of one model and one grouping column (from
+    :func:`prevalence`). The result has those rows, one per topic, and
+    ``clear``: True where the leading group's interval lies above every other
+    group's (a group without an interval counts by its share), so that the
+    lead is not an accident of sampling.
+    """
+    lead = prevalence.loc[prevalence.groupby("topic")["share"].idxmax()]
+    clear = []
+    for row in lead.itertuples():
+        others = prevalence[(prevalence["topic"] == row.topic) & (prevalence["group"] != row.group)]
+        clear.append(bool(pd.notna(row.ci_low) and (others["ci_high"].fillna(others["share"]) < row.ci_low).all()))
+    return lead.assign(clear=clear).reset_index(drop=True)
+
+
+def interval_text(row, unit: str = "paragraph", documents: bool = False) -> str:
+    """A prevalence row's interval in words: "95% CI 12%–30%" (with ", N paragraphs" if ``documents``)."""
+    if pd.isna(row.ci_low):
+        return f"one {unit}, no interval"
+    return f"95% CI {row.ci_low:.0%}–{row.ci_high:.0%}" + (f", {row.documents} {unit}s" if documents else "")
+
+
 def render_passages(rows: pd.DataFrame, texts: pd.Series, labels: dict[int, str], *, max_words: int = 70) -> str:
     """An HTML table of representative passages (from :func:`representative`), text escaped.
 
