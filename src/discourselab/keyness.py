@@ -122,18 +122,24 @@ def chi2_sf_1(x):
     return erfc(np.sqrt(np.clip(np.asarray(x, dtype=float), 0, None) / 2))
 
 
+def g2_test(a, b, n1, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed G2 (positive: more frequent in the group), its p-value and the BH q-values over all terms given."""
+    g2 = log_likelihood(a, b, n1, n2)
+    p = chi2_sf_1(g2)
+    q = false_discovery_control(p, method="bh") if len(p) else p
+    return np.sign(np.asarray(a) / n1 - np.asarray(b) / n2) * g2, p, q
+
+
 def keyness_stats(a, b, n1, n2, prior, prior_total) -> pd.DataFrame:
     """Every statistic for aligned arrays of counts (see the module docstring)."""
-    g2 = log_likelihood(a, b, n1, n2)
-    sign = np.sign(np.asarray(a) / n1 - np.asarray(b) / n2)
-    p = chi2_sf_1(g2)
+    g2, p, q = g2_test(a, b, n1, n2)
     low, high = log_ratio_interval(a, b, n1, n2)
     return pd.DataFrame({
         "expected_group": n1 * (np.asarray(a) + b) / (n1 + n2),
         "expected_reference": n2 * (np.asarray(a) + b) / (n1 + n2),
-        "g2": sign * g2,
+        "g2": g2,
         "p": p,
-        "q": false_discovery_control(p, method="bh") if len(p) else p,
+        "q": q,
         "log_ratio": log_ratio(a, b, n1, n2),
         "log_ratio_low": low,
         "log_ratio_high": high,

@@ -70,13 +70,17 @@ def notebook_header(source: Path) -> dict:
 
 def notebook_cost(source: Path) -> float:
     """How long a notebook takes relative to the others (``cost`` in its header; default 1)."""
+    return _cost(notebook_header(source))
+
+
+def _cost(header: dict) -> float:
     try:
-        return float(notebook_header(source).get("cost", 1))
+        return float(header.get("cost", 1))
     except (TypeError, ValueError):
         return 1.0
 
 
-def prerequisites(sources: list[Path]) -> dict[Path, set[Path]]:
+def prerequisites(sources: list[Path], headers: dict[Path, dict] | None = None) -> dict[Path, set[Path]]:
     """The notebooks each one runs after.
 
     Those its header names under ``after`` (names not among ``sources`` are
@@ -84,12 +88,14 @@ def prerequisites(sources: list[Path]) -> dict[Path, set[Path]]:
     others and any other notebook after none. The summary (the findings)
     draws on the same analyses as the others: run after them, it finds their
     results in the cache (:mod:`discourselab.cache`) instead of computing
-    them again. The front page still lists it first.
+    them again. The front page still lists it first. ``headers`` (by
+    source, from :func:`notebook_header`) saves reading them again.
     """
+    headers = headers if headers is not None else {s: notebook_header(s) for s in sources}
     by_name = {s.stem: s for s in sources}
     found = {}
     for source in sources:
-        after = notebook_header(source).get("after")
+        after = headers[source].get("after")
         if after is not None:
             found[source] = {by_name[name] for name in after if name in by_name and name != source.stem}
         elif source.name.startswith("00-"):
@@ -106,8 +112,7 @@ def execution_order(sources: list[Path]) -> list[Path]:
     the costliest first (longest first, so that with several running at once
     a long one does not start last and keep the others waiting), then by number.
     """
-    needs, done = prerequisites(sources), []
-    waiting = sorted(sources, key=_priority)
+    (needs, waiting), done = _plan(sources), []
     while waiting:
         ready = _next_ready(waiting, needs, set(done))
         if ready is None:
@@ -122,8 +127,10 @@ def _waiting_error(waiting: list[Path]) -> CorpusError:
     return CorpusError(f"notebooks wait on each other and cannot run: {names} (see 'after' in their headers)")
 
 
-def _priority(source: Path) -> tuple:
-    return (-notebook_cost(source), source.name)
+def _plan(sources: list[Path]) -> tuple[dict[Path, set[Path]], list[Path]]:
+    """Each notebook's prerequisites, and the notebooks in priority order (costliest, then by name)."""
+    headers = {s: notebook_header(s) for s in sources}  # each source read once
+    return prerequisites(sources, headers), sorted(sources, key=lambda s: (-_cost(headers[s]), s.name))
 
 
 def _next_ready(waiting: list[Path], needs: dict[Path, set[Path]], done: set[Path]) -> Path | None:
@@ -301,8 +308,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
 
 def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: int, steps: dict, bar) -> None:
     """Execute and render the notebooks, up to ``jobs`` at a time, each after its prerequisites."""
-    needs = prerequisites(sources)
-    waiting, done, running = sorted(sources, key=_priority), set(), {}
+    (needs, waiting), done, running = _plan(sources), set(), {}
     pool = ThreadPoolExecutor(max_workers=jobs)  # threads: each waits on its kernel
     try:
         while waiting or running:

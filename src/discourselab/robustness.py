@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control
 
 from .frequency import group_of
-from .keyness import chi2_sf_1, compare_groups, log_likelihood, log_ratio
+from .keyness import compare_groups, g2_test, log_ratio
 
 ALPHA = 0.05
 
@@ -23,14 +22,6 @@ def _holds(table: pd.DataFrame, targets: pd.DataFrame, alpha: float) -> pd.DataF
     found = targets[["group", "term"]].merge(rest, on=["group", "term"], how="left")
     found["holds"] = (found["g2"] > 0) & (found["q"] < alpha)
     return found
-
-
-def _rest_test(a, b, n1: float, n2: float) -> dict[str, np.ndarray]:
-    """The part of :func:`~discourselab.keyness.keyness_stats` a rerun needs: signed G2, BH q, Log Ratio."""
-    g2 = log_likelihood(a, b, n1, n2) * np.sign(a / n1 - b / n2)
-    p = chi2_sf_1(np.abs(g2))
-    q = false_discovery_control(p, method="bh") if len(p) else p
-    return {"g2": g2, "q": q, "log_ratio": log_ratio(a, b, n1, n2)}
 
 
 def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, *,
@@ -94,7 +85,8 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
             all_counts = total - counts[row]
             b, n2 = all_counts - a, total_words - float(words.iloc[row]) - n1
             tested = (a + b) >= max(min_count, 1)
-            stats = _rest_test(a[tested], b[tested], n1, n2)
+            g2, _, q = g2_test(a[tested], b[tested], n1, n2)  # only what a rerun needs
+            stats = {"g2": g2, "q": q, "log_ratio": log_ratio(a[tested], b[tested], n1, n2)}
             index = np.full(len(terms), -1)
             index[tested] = np.arange(int(tested.sum()))
             for t in target_terms:
