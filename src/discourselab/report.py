@@ -48,9 +48,12 @@ from .text import Settings
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
 #: Most notebooks executed at the same time by default (each kernel holds its own tables in memory).
 MAX_JOBS = 2
-#: Environment variables that cap the cores of a kernel's worker processes (joblib's). Numerical threads
-#: (BLAS) are left alone: their number can change the last digits of a result.
+#: Environment variables that cap the cores of a kernel's worker processes (joblib's).
 CORE_LIMITS = ("LOKY_MAX_CPU_COUNT",)
+#: Numerical libraries' threads in every kernel of a run: one. Two kernels side by side, each with a
+#: thread per core, slowed a matrix product 25 times on 2 cores (the threads wait on each other's cores);
+#: and with one thread however many notebooks run at once, ``--jobs`` cannot change a result's last digits.
+THREAD_LIMITS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "nltk",
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
 
@@ -176,12 +179,13 @@ def execute_notebook(source: Path, out_dir: Path, parameters: dict, progress: bo
 
 
 def kernel_environment(cores: int | None = None) -> dict[str, str]:
-    """Environment for the kernels of a run: no progress bars in the rendered notebooks, and ``CORE_LIMITS``.
+    """Environment for the kernels of a run: no progress bars in the rendered notebooks, ``THREAD_LIMITS``,
+    and ``CORE_LIMITS`` set to ``cores``.
 
     Notebooks that run side by side each get their share of the cores, so
     that their worker processes do not compete for the same cores (and memory).
     """
-    environment = {progress_env.ENV: "0"}
+    environment = {progress_env.ENV: "0", **THREAD_LIMITS}
     if cores is not None:
         environment.update({name: str(cores) for name in CORE_LIMITS})
     return environment

@@ -64,38 +64,39 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     counts = per_piece.to_numpy(dtype=float)
     doc_groups = groups.reindex(pieces["doc_id"]).to_numpy()
     names = sorted(set(doc_groups))
-    group_counts = {g: counts[doc_groups == g].sum(axis=0) for g in names}
-    group_words = {g: float(words[doc_groups == g].sum()) for g in names}
-    group_pieces = {g: int((doc_groups == g).sum()) for g in names}
-    total, total_words = counts.sum(axis=0), float(words.sum())
-    column = {t: i for i, t in enumerate(terms)}
-    wanted = {}
+    wanted: dict[str, list[str]] = {}
     for g, t in zip(targets["group"], targets["term"]):
         wanted.setdefault(g, []).append(t)
     results = {(g, t): {"runs": 0, "held": 0, "breaking": [], "ratios": []}
                for g, t in zip(targets["group"], targets["term"])}
+    checked = [g for g in wanted if g in set(names)]  # groups with key terms to check
+    member = np.array([[d == g for d in doc_groups] for g in checked], dtype=bool).reshape(len(checked), -1)
+    group_counts = member.astype(float) @ counts  # checked groups x terms
+    group_words = member.astype(float) @ words.to_numpy(dtype=float)
+    group_pieces = member.sum(axis=1)
+    total, total_words = counts.sum(axis=0), float(words.sum())
+    column = {t: i for i, t in enumerate(terms)}
     rows = list(enumerate(pieces["doc_id"]))
     for row, doc_id in (progress(rows) if progress else rows):
-        dropped_group = doc_groups[row]
-        for g, target_terms in wanted.items():
-            if g not in group_counts or (g == dropped_group and group_pieces[g] == 1):
-                continue  # the group has no piece left in this rerun
-            a = group_counts[g] - (counts[row] if g == dropped_group else 0)
-            n1 = group_words[g] - (float(words.iloc[row]) if g == dropped_group else 0)
-            all_counts = total - counts[row]
-            b, n2 = all_counts - a, total_words - float(words.iloc[row]) - n1
-            tested = (a + b) >= max(min_count, 1)
-            g2, _, q = g2_test(a[tested], b[tested], n1, n2)  # only what a rerun needs
-            stats = {"g2": g2, "q": q, "log_ratio": log_ratio(a[tested], b[tested], n1, n2)}
-            index = np.full(len(terms), -1)
-            index[tested] = np.arange(int(tested.sum()))
-            for t in target_terms:
+        # every checked group at once: only the group that loses this piece changes
+        left = ~(member[:, row] & (group_pieces == 1))  # groups that still have a piece in this rerun
+        all_counts = total - counts[row]
+        tested = all_counts >= max(min_count, 1)
+        a = group_counts[left][:, tested] - np.outer(member[left, row], counts[row, tested])
+        n1 = (group_words[left] - member[left, row] * float(words.iloc[row]))[:, None]
+        b, n2 = all_counts[tested] - a, total_words - float(words.iloc[row]) - n1
+        g2, _, q = g2_test(a, b, n1, n2)  # only what a rerun needs; q over each group's terms
+        ratios = log_ratio(a, b, n1, n2)
+        index = np.full(len(terms), -1)
+        index[tested] = np.arange(int(tested.sum()))
+        for r, g in enumerate(np.asarray(checked, dtype=object)[left]):
+            for t in wanted[g]:
                 entry = results[(g, t)]
                 entry["runs"] += 1
                 i = index[column[t]] if t in column else -1
-                if i >= 0 and stats["g2"][i] > 0 and stats["q"][i] < alpha:
+                if i >= 0 and g2[r, i] > 0 and q[r, i] < alpha:
                     entry["held"] += 1
-                    entry["ratios"].append(float(stats["log_ratio"][i]))
+                    entry["ratios"].append(float(ratios[r, i]))
                 else:
                     entry["breaking"].append(doc_id)
     return pd.DataFrame([

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 import simplemma
 from scipy.sparse import csr_matrix
-from nltk.tokenize import MWETokenizer
 
 from . import config
 from .errors import CorpusError
@@ -177,7 +176,8 @@ class TextPipeline:
         self.phrases = sorted(set(phrases))
         # multiword variants are one term with the glossary off too, so that they can be counted
         multiword = set(self.phrases) | {v for v in variants if _SEP in v}
-        self._mwe = MWETokenizer([tuple(p.split(_SEP)) for p in sorted(multiword)], separator=_SEP)
+        self._multiword = sorted(multiword)
+        self._mwe_tokenizer = None
         self._mwe_first = frozenset(p.split(_SEP)[0] for p in multiword)
         self._mwe_second: dict[str, set[str]] = {}  # first word -> the words that can follow it in an expression
         for p in multiword:
@@ -224,6 +224,18 @@ class TextPipeline:
             return word
         return simplemma.lemmatize(word, lang=self.settings.language).lower()
 
+    def _mwe(self):
+        """NLTK's MWETokenizer for the multiword expressions, built (and NLTK imported) on first use.
+
+        NLTK takes about a second to import; a notebook that reads its token
+        table from the cache never needs it.
+        """
+        if self._mwe_tokenizer is None:
+            from nltk.tokenize import MWETokenizer
+
+            self._mwe_tokenizer = MWETokenizer([tuple(p.split(_SEP)) for p in self._multiword], separator=_SEP)
+        return self._mwe_tokenizer
+
     def _normal_phrase(self, phrase: str) -> str:
         """A word-list entry in the form the pipeline produces (spelling and lemmas applied)."""
         words = _WORD.findall(normalize_typography(phrase.lower()))
@@ -266,7 +278,7 @@ class TextPipeline:
         s = self.settings
         single = self._single_terms
         out, i = [], 0
-        for form in self._mwe.tokenize(forms):
+        for form in self._mwe().tokenize(forms):
             if _SEP not in form and form != _NUMBER:  # one word: most tokens
                 surface = surfaces[i]
                 key = (form, surface)
@@ -319,7 +331,7 @@ class TextPipeline:
             forms += entry[0]
             finals += entry[1]
         out, i = [], 0
-        for form in self._mwe.tokenize(forms):
+        for form in self._mwe().tokenize(forms):
             n = form.count(_SEP) + 1
             term = finals[i] if n == 1 else self._expression_term(form)
             if term is not None:
@@ -362,7 +374,7 @@ class TextPipeline:
         for i in [i for i, raw in enumerate(raws) if raw in starts]:
             if i < free or i == last or form1.get(raws[i + 1]) not in follows.get(form1[raws[i]], ()):
                 continue  # no expression can go on from here
-            merged = self._mwe.tokenize([form1[r] for r in raws[i:i + width]])[0]
+            merged = self._mwe().tokenize([form1[r] for r in raws[i:i + width]])[0]
             n = merged.count(_SEP) + 1
             if n > 1:
                 finals[i] = self._expression_term(merged)

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from sklearn.decomposition import NMF, LatentDirichletAllocation
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from .errors import CorpusError
 from .frequency import group_of, in_groups
@@ -61,7 +61,11 @@ class TopicDocuments:
 
 def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_words: int = 200,
                     min_df: int = 2, max_terms: int | None = 5000) -> TopicDocuments:
-    """A document-term count matrix of paragraphs or chunks.
+    """A document-term count matrix of paragraphs or chunks, from the token table's codes.
+
+    The same matrix as scikit-learn's ``CountVectorizer(min_df=min_df,
+    max_features=max_terms)`` on each document's terms (columns in sorted
+    order), without handling a Python object per token.
 
     Parameters
     ----------
@@ -73,7 +77,8 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         Keep terms found in at least this many documents.
     max_terms : int, optional
         Keep at most this many terms, the most frequent (bounds the cost on a
-        large corpus; a small corpus has fewer anyway).
+        large corpus; a small corpus has fewer anyway); of terms tied at the
+        cut, the alphabetically first.
 
     Returns
     -------
@@ -81,24 +86,42 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         ``docs`` has ``doc_id``, ``unit_id`` (the paragraph id, or ``doc_id#n``)
         and ``words`` (running words) for each row of ``counts``.
     """
-    table = tokens[["doc_id", "paragraph_id", "term", "words"]]
+    doc, term = _categorical(tokens["doc_id"]), _categorical(tokens["term"])
+    doc_codes = doc.cat.codes.to_numpy()
+    words = tokens["words"].to_numpy()
     if unit == "paragraph":
-        unit_ids = table["paragraph_id"]
+        paragraph = _categorical(tokens["paragraph_id"])
+        key = paragraph.cat.codes.to_numpy()
     elif unit == "chunk":
-        running = table.groupby("doc_id", sort=False)["words"].cumsum() - table["words"]
-        unit_ids = table["doc_id"] + "#" + (running // chunk_words).astype(str)
+        running = pd.Series(words).groupby(doc_codes, sort=False).cumsum().to_numpy() - words  # within the piece
+        chunk = running // chunk_words
+        key = doc_codes.astype(np.int64) * (int(chunk.max(initial=0)) + 1) + chunk
     else:
         raise ValueError(f"unit must be 'paragraph' or 'chunk', not {unit!r}")
-    table = table.assign(unit_id=unit_ids)
-    order = table["unit_id"].drop_duplicates()
-    docs = (table.groupby("unit_id", sort=False).agg(doc_id=("doc_id", "first"), words=("words", "sum"))
-            .loc[order].reset_index()[["doc_id", "unit_id", "words"]])
-    terms = table.dropna(subset=["term"]).groupby("unit_id", sort=False)["term"].agg(list)
-    lists = [terms.get(u, []) for u in docs["unit_id"]]
-    vectorizer = CountVectorizer(analyzer=lambda doc: doc, min_df=min(min_df, max(1, len(lists))),
-                                 max_features=max_terms)
-    counts = vectorizer.fit_transform(lists)
-    return TopicDocuments(counts.tocsr(), vectorizer.get_feature_names_out(), docs)
+    units, _ = pd.factorize(key)  # numbered in order of first appearance
+    first = np.unique(units, return_index=True)[1]
+    doc_ids = np.asarray(doc.cat.categories, dtype=object)[doc_codes[first]]
+    if unit == "paragraph":
+        unit_ids = np.asarray(paragraph.cat.categories, dtype=object)[key[first]]
+    else:
+        unit_ids = [f"{d}#{c}" for d, c in zip(doc_ids, chunk[first])]
+    docs = pd.DataFrame({"doc_id": doc_ids, "unit_id": unit_ids,
+                         "words": np.bincount(units, weights=words, minlength=len(first)).astype(words.dtype)})
+    has = term.cat.codes.to_numpy() >= 0
+    counts = coo_matrix((np.ones(int(has.sum()), dtype=np.int64), (units[has], term.cat.codes.to_numpy()[has])),
+                        shape=(len(first), len(term.cat.categories))).tocsr()
+    frequent = np.bincount(counts.indices, minlength=counts.shape[1]) >= max(1, min(min_df, len(first)))
+    keep = np.flatnonzero(frequent)
+    if max_terms is not None and len(keep) > max_terms:
+        totals = np.asarray(counts[:, keep].sum(axis=0)).ravel()
+        keep = np.sort(keep[np.argsort(-totals, kind="stable")[:max_terms]])  # ties: the earlier term
+    vocabulary = np.asarray(term.cat.categories, dtype=object)[keep]
+    return TopicDocuments(counts[:, keep].tocsr(), vocabulary, docs)
+
+
+def _categorical(column: pd.Series) -> pd.Series:
+    """A column as a categorical (the token table's are already; sorted categories otherwise)."""
+    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
 
 
 def check_size(n_docs: int, k: int) -> None:

@@ -1,0 +1,31 @@
+"""Writing tables: stable text, the same as pandas' own float formatting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from discourselab.io import read_table, write_table
+
+
+def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({
+        "term": ["a", "b, c", 'say "d"', None, "e"],
+        "count": [1, 2, 3, 4, 5],
+        "share": rng.random(5) * 10.0 ** rng.integers(-320, 300, 5),
+        "odd": [np.nan, np.inf, -np.inf, -0.0, 1 / 3],
+        "whole": [1.0, 2.0, 1e16, 123456789012.0, 0.1 + 0.2],
+        "single": np.array([0.1, 1 / 3, 2.5, np.nan, 7.0], dtype=np.float32),
+        "nullable": pd.array([0.5, None, 2.0, 1e-300, 3.0], dtype="Float64"),
+        "weak": [True, False, True, False, True],
+    })
+    path = write_table(table, "t", tmp_path)
+    expected = table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    assert path.read_text() == expected
+    assert "0.3333333333" in expected and ",inf," in expected and ",-inf," in expected
+    # the table itself is not changed, and reads back
+    assert table["share"].dtype == float
+    back = read_table("t", tmp_path)
+    assert back["term"].tolist()[:3] == ["a", "b, c", 'say "d"']
+    np.testing.assert_allclose(back["odd"].iloc[4], 1 / 3, rtol=1e-9)
