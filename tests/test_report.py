@@ -60,6 +60,11 @@ def test_run_json(mini_run):
     assert {"pandas", "scikit-learn", "discourselab", "python"} <= set(record["versions"])
     assert "corpus tables" in record["steps_seconds"]
     assert all(f"notebook {stem}" in record["steps_seconds"] for stem in NOTEBOOKS)
+    # when each step began: a notebook only after what it needs (the findings after keyness and topics)
+    began, took = record["steps_started"], record["steps_seconds"]
+    assert list(began) == list(took) and min(began.values()) >= 0
+    for needed in ("02-term-frequencies", "04-topics"):
+        assert began["notebook 00-findings"] >= began[f"html {needed}"] + took[f"html {needed}"] - 0.002  # rounding
 
 
 def test_seed_study_runs(tmp_path):

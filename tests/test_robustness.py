@@ -78,3 +78,9 @@ def test_leave_one_out_equals_rerunning_compare_groups():
         assert result.loc[(g, t), "held"] == held, (g, t)
         if ratios:
             assert result.loc[(g, t), "log_ratio_max"] == pytest.approx(max(ratios))
+
+
+def test_leave_one_out_without_key_terms_is_empty():
+    targets = pd.DataFrame({"group": pd.Series(dtype=str), "term": pd.Series(dtype=str)})
+    result = leave_one_out(tokens(), PIECES, "group", targets)
+    assert result.empty and list(result.columns)[:3] == ["group", "term", "runs"]

@@ -218,3 +218,25 @@ def test_documents_keep_the_most_frequent_terms_ties_alphabetically():
     # x occurs 4 times; a, b and c twice each: the tie goes to a
     assert docs.vocabulary.tolist() == ["a", "x"]
     assert docs.counts.toarray().tolist() == [[1, 3], [1, 1]]
+
+
+def test_diagnostic_fits_skip_the_shares_but_find_the_same_topics(separated):
+    for model in tm.MODELS:
+        full = tm.fit(separated, 2, model, seed=1)
+        quick = tm.fit(separated, 2, model, seed=1, shares=False)
+        assert quick.doc_topic is None and full.doc_topic.shape == (20, 2)
+        np.testing.assert_array_equal(quick.topic_term, full.topic_term)
+        np.testing.assert_array_equal(quick.top, full.top)
+
+
+def test_bootstrap_resamples_are_multinomial_counts():
+    rng = np.random.default_rng(0)
+    n, size = 50, 4000
+    counts = tm._resample_counts(rng, n, size)
+    assert counts.shape == (size, n) and (counts.sum(axis=1) == n).all()
+    # each document's count is Binomial(n, 1/n): mean 1, variance 1 - 1/n; P(not drawn) = (1 - 1/n)^n
+    assert abs(counts.mean() - 1) < 1e-12  # exactly: every row sums to n
+    assert abs(counts.var() - (1 - 1 / n)) < 0.02
+    assert abs((counts == 0).mean() - (1 - 1 / n) ** n) < 0.01
+    # and documents are drawn alike (no position favoured)
+    assert np.abs(counts.mean(axis=0) - 1).max() < 0.06

@@ -231,8 +231,9 @@ def _versions() -> dict[str, str]:
 
 
 @contextmanager
-def _timed(steps: dict, name: str):
-    start = time.perf_counter()
+def _timed(steps: dict, name: str, starts: dict):
+    """Record how long the block took in ``steps`` and when it began (``perf_counter``) in ``starts``."""
+    start = starts[name] = time.perf_counter()
     yield
     steps[name] = round(time.perf_counter() - start, 3)
 
@@ -285,22 +286,24 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     steps: dict[str, float] = {}
+    starts: dict[str, float] = {}
     parameters = {"manifest": os.path.relpath(manifest, tmp), "out_dir": ".", "by": by, "seed": int(seed)}
     try:
-        with _timed(steps, "corpus tables"):
+        with _timed(steps, "corpus tables", starts):
             write_corpus_tables(corpus, tmp)
         if jobs > 1:
-            with _timed(steps, "token tables"):
+            with _timed(steps, "token tables", starts):
                 warm_cache(corpus, by, seed, jobs)
         bar = tqdm(total=len(sources), desc="notebooks", unit="notebook", disable=not progress)
         cores = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
         # set once for every kernel of the run: threads must not each patch the environment
         with patch.dict(os.environ, kernel_environment(cores)):
-            _run_notebooks(sources, tmp, parameters, jobs, steps, bar)
+            _run_notebooks(sources, tmp, parameters, jobs, steps, starts, bar)
         bar.close()
         render.write_index(tmp, corpus)
-        _write_run_json(tmp, corpus, {**parameters, "jobs": jobs}, dict(sorted(steps.items(), key=_step_order)),
-                        time.perf_counter() - started)
+        order = sorted(steps, key=_step_order)
+        _write_run_json(tmp, corpus, {**parameters, "jobs": jobs}, {name: steps[name] for name in order},
+                        {name: round(starts[name] - started, 3) for name in order}, time.perf_counter() - started)
         _replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -310,7 +313,8 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     return out
 
 
-def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: int, steps: dict, bar) -> None:
+def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: int, steps: dict, starts: dict,
+                   bar) -> None:
     """Execute and render the notebooks, up to ``jobs`` at a time, each after its prerequisites."""
     (needs, waiting), done, running = _plan(sources), set(), {}
     pool = ThreadPoolExecutor(max_workers=jobs)  # threads: each waits on its kernel
@@ -323,7 +327,9 @@ def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: i
                 raise _waiting_error(waiting)
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                steps.update(future.result())  # the first failure stops the run
+                timed, began = future.result()  # the first failure stops the run
+                steps.update(timed)
+                starts.update(began)
                 source = running.pop(future)
                 done.add(source)
                 bar.set_postfix_str(source.stem)
@@ -332,17 +338,17 @@ def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: i
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _notebook_step(source: Path, out_dir: Path, parameters: dict) -> dict[str, float]:
+def _notebook_step(source: Path, out_dir: Path, parameters: dict) -> tuple[dict[str, float], dict[str, float]]:
     steps: dict[str, float] = {}
-    with _timed(steps, f"notebook {source.stem}"):
+    starts: dict[str, float] = {}
+    with _timed(steps, f"notebook {source.stem}", starts):
         executed = _execute(source, out_dir, parameters)
-    with _timed(steps, f"html {source.stem}"):
+    with _timed(steps, f"html {source.stem}", starts):
         render_html(executed)
-    return steps
+    return steps, starts
 
 
-def _step_order(item: tuple[str, float]) -> tuple:
-    name = item[0]
+def _step_order(name: str) -> tuple:
     kind, _, stem = name.partition(" ")
     return (kind in ("notebook", "html"), stem, kind != "notebook")
 
@@ -374,7 +380,8 @@ def _build_tokens(corpus: Corpus, by: list[str], seed: int, changes: dict) -> No
         Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes)).tokens
 
 
-def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict, seconds: float) -> None:
+def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict, starts: dict,
+                    seconds: float) -> None:
     base = corpus.manifest_path.parent
     inputs = {}
     for path in corpus.files:
@@ -388,6 +395,7 @@ def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict
         "parameters": {**parameters, "manifest": str(corpus.manifest_path), "out_dir": str(out_dir.name)},
         "versions": _versions(),
         "steps_seconds": steps,
+        "steps_started": starts,  # seconds after the run began: which notebooks ran side by side
         "total_seconds": round(seconds, 3),  # wall time: steps overlap when notebooks run together
     }
     (out_dir / "run.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

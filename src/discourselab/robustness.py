@@ -70,7 +70,7 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     results = {(g, t): {"runs": 0, "held": 0, "breaking": [], "ratios": []}
                for g, t in zip(targets["group"], targets["term"])}
     checked = [g for g in wanted if g in set(names)]  # groups with key terms to check
-    member = np.array([[d == g for d in doc_groups] for g in checked], dtype=bool).reshape(len(checked), -1)
+    member = np.array([doc_groups == g for g in checked], dtype=bool).reshape(len(checked), len(doc_groups))
     group_counts = member.astype(float) @ counts  # checked groups x terms
     group_words = member.astype(float) @ words.to_numpy(dtype=float)
     group_pieces = member.sum(axis=1)
