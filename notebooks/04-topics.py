@@ -5,7 +5,7 @@
 #       extension: .py
 #       format_name: percent
 #   discourselab:
-#     cost: 3
+#     cost: 4
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

@@ -4,6 +4,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   discourselab:
+#     cost: 1.5
 #   kernelspec:
 #     display_name: Python 3
 #     language: python

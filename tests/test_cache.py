@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -70,3 +71,42 @@ def test_study_tokens_come_from_the_cache(cache_folder, mini_manifest):
     assert entries[0].stat().st_mtime_ns == modified  # read, not rewritten
     open_study(mini_manifest, use_glossary=False).tokens
     assert len(list(cache_folder.glob("tokens-*.pkl"))) == 2  # other settings, other entry
+
+
+def test_entries_made_by_other_code_are_rebuilt(cache_folder, monkeypatch):
+    calls = []
+    cache.cached_table("demo", "c" * 64, lambda: calls.append(1) or pd.DataFrame({"v": [1]}))
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "another version of the package")
+    again = cache.cached_table("demo", "c" * 64, lambda: calls.append(1) or pd.DataFrame({"v": [2]}))
+    assert len(calls) == 2 and again["v"].tolist() == [2]
+    assert len(list(cache_folder.glob("demo-*.pkl"))) == 1  # replaced, not kept beside
+
+
+def test_damaged_entry_is_rebuilt(cache_folder):
+    cache.cached_table("demo", "d" * 64, lambda: pd.DataFrame({"v": [1]}))
+    (cache_folder / f"demo-{'d' * 32}.pkl").write_bytes(b"not a pickle")
+    assert cache.cached_table("demo", "d" * 64, lambda: pd.DataFrame({"v": [3]}))["v"].tolist() == [3]
+
+
+def test_corpus_comes_from_the_cache_until_a_file_changes(cache_folder, mini_copy, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    first = corpus_module.load_corpus(mini_copy)
+    assert len(list(cache_folder.glob("corpus-*.pkl"))) == 1
+
+    def fail(*args):
+        raise AssertionError("parsed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(corpus_module, "_load", fail)
+        again = corpus_module.load_corpus(mini_copy)  # from the cache, not parsed
+        # the paths are the caller's, also from another working folder
+        patch.chdir(mini_copy.parent)
+        here = corpus_module.load_corpus("corpus.csv")
+    pd.testing.assert_frame_equal(first.paragraphs, again.paragraphs)
+    pd.testing.assert_frame_equal(first.pieces, here.pieces)
+    assert here.files[:2] == (Path("corpus.csv"), Path("exclusions.csv")) and here.files[2:] == first.files[2:]
+    text = mini_copy.parent / "texts" / "c.txt"  # its piece runs to the end of the file
+    text.write_text(text.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
+    changed = corpus_module.load_corpus(mini_copy)
+    assert changed.paragraphs["text"].str.contains("added later").any()

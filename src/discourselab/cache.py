@@ -5,6 +5,9 @@ which includes the contents of every word list, so rerunning a notebook or
 changing a plotting parameter reuses the token table, while editing a glossary,
 stop-word or phrase file, or a text, builds it anew.
 
+Each entry also records a fingerprint of the package's code and is rebuilt
+when the code has changed (:func:`code_fingerprint`).
+
 The cache lives in ``.cache/`` at the project root, or in the folder named by
 the ``DISCOURSELAB_CACHE`` environment variable (``off`` turns it off). Only the
 newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables).
@@ -12,6 +15,7 @@ newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -69,6 +73,22 @@ def content_key(paragraphs: pd.DataFrame, fingerprint: str) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """sha256 of the package's own source files.
+
+    Stored with every entry and checked when it is read, so that results
+    cached by one version of the code (an older release, or a file edited
+    since) are never served to another.
+    """
+    package = Path(__file__).parent
+    hasher = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        hasher.update(path.relative_to(package).as_posix().encode())
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
 def cached_table(kind: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """The table stored under ``kind`` and ``key``, or ``build()`` stored there first."""
     return cached_object(kind, key, build)
@@ -83,16 +103,19 @@ def cached_object(kind: str, key: str, build: Callable[[], object]):
     if path.is_file():
         try:
             with path.open("rb") as handle:
-                return pickle.load(handle)
+                entry = pickle.load(handle)
+            if isinstance(entry, dict) and entry.get("code") == code_fingerprint():
+                return entry["value"]
         except Exception:  # a damaged entry is rebuilt
-            path.unlink(missing_ok=True)
+            pass
+        path.unlink(missing_ok=True)  # damaged, or made by other code: rebuilt
     table = build()
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
     os.close(handle)
     try:
         with open(temporary, "wb") as handle:
-            pickle.dump(table, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"code": code_fingerprint(), "value": table}, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)  # atomic: a reader never sees half a file
     finally:
         Path(temporary).unlink(missing_ok=True)

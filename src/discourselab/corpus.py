@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from . import config
+from .cache import cached_object, digest
 from .errors import CorpusError
 from .text import count_words
 
@@ -302,11 +303,41 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     ------
     CorpusError
         On any bad input, naming the manifest line and the file. Nothing is written.
+
+    Notes
+    -----
+    A loaded corpus is cached (:mod:`discourselab.cache`) under a hash of the
+    content and location of every input file, so that the notebooks of a run
+    do not each parse the texts again; any change to a file loads it anew.
     """
     manifest_path = Path(manifest_path)
-    manifest = read_manifest(manifest_path)
     if isinstance(rules_path, str) and rules_path == "auto":
         rules_path = default_rules_path(manifest_path)
+    key = _inputs_key(manifest_path, rules_path)
+    if key is None:
+        return _load(manifest_path, rules_path)
+    corpus = cached_object("corpus", key, lambda: _load(manifest_path, rules_path))
+    # the paths as this caller gave them (the cached corpus may come from another working folder)
+    given = (manifest_path, *([Path(rules_path)] if rules_path else []))
+    return replace(corpus, manifest_path=manifest_path, files=given + corpus.files[len(given):])
+
+
+def _inputs_key(manifest_path: Path, rules_path) -> str | None:
+    """Content hash of every input file with its location, or None when one cannot be read.
+
+    With None the corpus is loaded without the cache, which then says what is wrong.
+    """
+    try:
+        manifest = read_manifest(manifest_path)
+        paths = [manifest_path, *([Path(rules_path)] if rules_path else [])]
+        paths += sorted({_text_path(manifest_path.parent, rec, "") for rec in manifest.itertuples()})
+        return digest(*[str(p.resolve()) for p in paths], *[p.read_bytes() for p in paths])
+    except (CorpusError, OSError):
+        return None
+
+
+def _load(manifest_path: Path, rules_path) -> Corpus:
+    manifest = read_manifest(manifest_path)
     rules = read_rules(rules_path)
     manifest_dir = manifest_path.parent
     texts: dict[Path, list[str]] = {}
