@@ -29,14 +29,13 @@ k_range = [2, 3, 4, 5, 6, 7, 8, 9, 10]  # numbers of topics tried (as in noteboo
 n_seeds = 3  # runs per model and k, for stability
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab import topics as tm
 from discourselab.frequency import group_of
-from discourselab.io import save_figure
+from discourselab.io import show_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
@@ -112,8 +111,7 @@ checked.loc[sizes == 1, "status"] = "group of one piece"
 checked.loc[checked["weak"], "status"] = "weak evidence"
 checked["robust"] = checked["status"] == "robust"
 fig = plots.plot_key_term_intervals(checked, title=f"Key terms of each {group} against the rest of the corpus")
-save_figure(fig, f"headline-key-terms-by-{group}", study.out_dir)
-plt.show()
+show_figure(fig, f"headline-key-terms-by-{group}", study.out_dir)
 
 
 # %%
@@ -184,8 +182,7 @@ prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
 labels = topics.labels
 fig = plots.plot_topic_heatmap(prevalence, labels,
                                title=f"Share of each {group}'s words per topic ({topics.model.upper()}, k = {topics.k})")
-save_figure(fig, f"headline-topics-by-{group}", study.out_dir)
-plt.show()
+show_figure(fig, f"headline-topics-by-{group}", study.out_dir)
 
 # %%
 lead = tm.leading_groups(prevalence)
@@ -223,8 +220,7 @@ if tests.empty:
     display(Markdown("_No grouping puts two pieces together, so similarity within and between groups cannot be compared._"))
 else:
     fig = plots.plot_grouping_tests(tests)
-    save_figure(fig, "headline-similarity-by-grouping", study.out_dir)
-    plt.show()
+    show_figure(fig, "headline-similarity-by-grouping", study.out_dir)
 
 # %%
 glossary_lost = checked[~checked["holds_without_glossary"]]

@@ -22,13 +22,12 @@ by = None
 seed = 0
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 import discourselab as dl
 from discourselab import plots
-from discourselab.io import save_figure, write_table
+from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -71,13 +70,11 @@ else:
 
 # %%
 fig = plots.plot_piece_sizes(pieces, color_by=group)
-save_figure(fig, "corpus-piece-sizes", study.out_dir)
-plt.show()
+show_figure(fig, "corpus-piece-sizes", study.out_dir)
 
 # %%
 fig = plots.plot_group_sizes(pieces, by=group)
-save_figure(fig, "corpus-group-sizes", study.out_dir)
-plt.show()
+show_figure(fig, "corpus-group-sizes", study.out_dir)
 shares = (pieces.groupby(group)["words"].sum() / n_words).sort_values(ascending=False)
 display(Markdown(
     f"The largest {group} group, *{shares.index[0]}*, holds {shares.iloc[0]:.0%} of all words; the smallest, "
@@ -109,8 +106,7 @@ diversity = dl.measure_diversity(pieces)
 diversity = diversity.merge(pieces[["doc_id", group]], on="doc_id")
 write_table(diversity, "diversity", study.out_dir)
 fig = plots.plot_diversity(diversity, color_by=diversity[group])
-save_figure(fig, "corpus-lexical-diversity", study.out_dir)
-plt.show()
+show_figure(fig, "corpus-lexical-diversity", study.out_dir)
 
 # %%
 rho_ttr = diversity["tokens"].corr(diversity["ttr"], method="spearman")

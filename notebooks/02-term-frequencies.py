@@ -24,13 +24,12 @@ by = None
 seed = 0
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.frequency import top_terms
-from discourselab.io import save_figure, write_table
+from discourselab.io import show_figure, write_table
 from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
 
@@ -68,8 +67,7 @@ frequencies = study.frequencies()
 write_table(frequencies, "frequencies", study.out_dir)
 by_group = frequencies[frequencies["by"] == group]
 fig = plots.plot_top_terms(by_group, n=10)
-save_figure(fig, f"frequencies-top-terms-by-{group}", study.out_dir)
-plt.show()
+show_figure(fig, f"frequencies-top-terms-by-{group}", study.out_dir)
 
 # %%
 top = top_terms(by_group, n=3)
@@ -91,8 +89,7 @@ keyness = study.keyness()
 write_table(keyness, "keyness", study.out_dir)
 rest = keyness[(keyness["by"] == group) & (keyness["reference"] == "rest")]
 fig = plots.plot_keyness(rest, n=6)
-save_figure(fig, f"keyness-{group}-vs-rest", study.out_dir)
-plt.show()
+show_figure(fig, f"keyness-{group}-vs-rest", study.out_dir)
 
 
 # %%
@@ -126,8 +123,7 @@ display(Markdown(
 # %%
 largest = pieces.groupby(group)["words"].sum().idxmax()
 fig = plots.plot_log_odds(rest, largest)
-save_figure(fig, "keyness-log-odds", study.out_dir)
-plt.show()
+show_figure(fig, "keyness-log-odds", study.out_dir)
 beyond = rest[(rest["group"] == largest) & (rest["log_odds_z"].abs() > 1.96)]
 display(Markdown(
     f"For *{largest}* against the rest, {len(beyond)} term(s) have |z| > 1.96: "
@@ -167,8 +163,7 @@ if authors.empty:
 else:
     shown = pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index
     fig = plots.plot_keyness(authors[authors["group"].isin(shown)], n=5, ncols=4)
-    save_figure(fig, "keyness-author-vs-rest", study.out_dir)
-    plt.show()
+    show_figure(fig, "keyness-author-vs-rest", study.out_dir)
     if len(shown) < authors["group"].nunique():
         display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
                          f"all {authors['group'].nunique()} are in `tables/keyness.csv`."))
@@ -192,8 +187,7 @@ else:
     usage["group"] = usage["group"].str.rsplit("/", n=1).str[-1]
     write_table(usage, "glossary_variants", study.out_dir)
     fig = plots.plot_variants(usage)
-    save_figure(fig, "glossary-variants-by-file", study.out_dir)
-    plt.show()
+    show_figure(fig, "glossary-variants-by-file", study.out_dir)
     exclusive = usage.groupby(["concept", "variant"])["group"].nunique()
     single_file = [f"*{v}* (for {c})" for (c, v), n in exclusive.items() if n == 1 and v != c]
     display(Markdown("Renderings found in one source file only: " + ", ".join(single_file) + "."

@@ -25,13 +25,12 @@ seed = 0
 mfw = 100  # most frequent words for Burrows' Delta
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.frequency import group_of
-from discourselab.io import save_figure, write_table
+from discourselab.io import show_figure, write_table
 from discourselab.similarity import (TFIDF_DEFAULTS, burrows_delta, cluster, cosine_table, distinctive_terms,
                                      grouping_test, similarity_pairs, tfidf_from_tokens)
 from discourselab.study import open_study
@@ -60,8 +59,7 @@ for level in [b for b in levels if b != "doc_id"]:
     rows = tfidf[tfidf["by"] == level]
     shown = pieces.groupby(level)["words"].sum().nlargest(MAX_PANELS).index
     fig = plots.plot_tfidf(rows[rows["group"].isin(shown)], n=8, ncols=4 if len(shown) > 6 else 3)
-    save_figure(fig, f"tfidf-by-{level}", study.out_dir)
-    plt.show()
+    show_figure(fig, f"tfidf-by-{level}", study.out_dir)
     if len(shown) < rows["group"].nunique():
         display(Markdown(f"The figure shows the {len(shown)} groups of *{level}* with the most words; "
                          f"all {rows['group'].nunique()} are in `tables/tfidf.csv`."))
@@ -94,8 +92,7 @@ from scipy.cluster.hierarchy import leaves_list
 
 order = [names[i] for i in leaves_list(topic_tree)]
 fig = plots.plot_similarity(cosine, order=order, groups=pieces[group], title="cosine similarity (TF-IDF)")
-save_figure(fig, "similarity-cosine-heatmap", study.out_dir)
-plt.show()
+show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
 closest = pairs.nlargest(3, "cosine")
 display(Markdown(
     f"Cosine similarities between pieces range from {pairs['cosine'].min():.2f} to {pairs['cosine'].max():.2f} "
@@ -108,8 +105,7 @@ fig = plots.plot_dendrograms(
     [(topic_tree, "Topic: TF-IDF cosine (average linkage)"), (style_tree, f"Style: Burrows' Delta, {mfw} MFW")],
     names, color_by=pieces[group], mark_by=pieces["file"].str.rsplit("/", n=1).str[-1].rename("source file"),
 )
-save_figure(fig, "similarity-dendrograms", study.out_dir)
-plt.show()
+show_figure(fig, "similarity-dendrograms", study.out_dir)
 
 # %% [markdown]
 # ## Do pieces group by role, by author or by source file?

@@ -30,13 +30,12 @@ n_top = 10  # top terms per topic
 n_boot = 1000  # bootstrap resamples for the intervals
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab import topics as tm
-from discourselab.io import save_figure, write_table
+from discourselab.io import show_figure, write_table
 from discourselab.progress import bar
 from discourselab.study import open_study
 
@@ -75,8 +74,7 @@ diagnostics, summary, chosen = result.diagnostics, result.summary, result.chosen
 write_table(diagnostics, "topic_diagnostics", study.out_dir)
 model, k = result.model, result.k
 fig = plots.plot_topic_diagnostics(diagnostics, (model, k))
-save_figure(fig, "topic-diagnostics", study.out_dir)
-plt.show()
+show_figure(fig, "topic-diagnostics", study.out_dir)
 
 # %%
 best_other = summary[summary["model"] != model].sort_values("score", ascending=False).iloc[0]
@@ -146,14 +144,12 @@ chosen_prev = prevalence[prevalence["model"] == model]
 heat_level = "author" if "author" in study.by else study.by[0]
 fig = plots.plot_topic_heatmap(chosen_prev[chosen_prev["by"] == heat_level], labels,
                                title=f"{model.upper()}, k = {k}: share of each {heat_level}'s words per topic")
-save_figure(fig, f"topics-by-{heat_level}", study.out_dir)
-plt.show()
+show_figure(fig, f"topics-by-{heat_level}", study.out_dir)
 
 # %%
 rows = chosen_prev[chosen_prev["by"] == group]
 fig = plots.plot_topic_prevalence(rows, labels)
-save_figure(fig, f"topics-by-{group}", study.out_dir)
-plt.show()
+show_figure(fig, f"topics-by-{group}", study.out_dir)
 lead = tm.leading_groups(rows)
 separated = lead[lead["clear"]]
 display(Markdown(

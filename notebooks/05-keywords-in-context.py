@@ -26,14 +26,13 @@ lines_per_group = 3  # concordance lines shown per group and term (all are in ta
 window = 5  # collocation window, tokens either side
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab.concepts import FILENAME, read_concepts
 from discourselab.context import collocates, concordance, query_term, render_concordance
-from discourselab.io import save_figure, write_table
+from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -69,8 +68,7 @@ rates = (frequencies[frequencies["term"].isin(queries)]
          .reindex(queries).fillna(0.0))
 if len(rates):
     fig = plots.plot_rates(rates)
-    save_figure(fig, f"context-concept-rates-by-{group}", study.out_dir)
-    plt.show()
+    show_figure(fig, f"context-concept-rates-by-{group}", study.out_dir)
     leaders = rates.idxmax(axis=1)
     n_pieces = pieces.groupby(group)["doc_id"].count()
     display(Markdown(

@@ -29,3 +29,25 @@ def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
     back = read_table("t", tmp_path)
     assert back["term"].tolist()[:3] == ["a", "b, c", 'say "d"']
     np.testing.assert_allclose(back["odd"].iloc[4], 1 / 3, rtol=1e-9)
+
+
+def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from discourselab.io import show_figure
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [1, 0])
+    paths = show_figure(fig, "line", tmp_path)
+    assert [p.name for p in paths] == ["line.png", "line.svg"] and all(p.is_file() for p in paths)
+    assert not plt.fignum_exists(fig.number)  # closed: the notebook does not show it a second time
+    (image,) = shown
+    assert image.data == paths[0].read_bytes()  # the very file
+    pixels = int.from_bytes(image.data[16:20], "big")
+    assert image.width == round(pixels * 100 / 150) and 350 < image.width < 450  # about 4 inches at 100 dpi

@@ -64,3 +64,22 @@ def save_figure(fig: plt.Figure, name: str, out_dir: str | Path) -> list[Path]:
     fig.savefig(png, dpi=150, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
     return [png, svg]
+
+
+def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 100) -> list[Path]:
+    """:func:`save_figure`, then show the saved PNG in the notebook and close the figure.
+
+    The notebook shows exactly the file in ``figures/``, at the size of
+    matplotlib's own display (``dpi`` pixels per inch) and sharper on a fine
+    screen; the figure is drawn once for the file instead of once more for the
+    notebook.
+    """
+    from IPython.display import Image, display
+
+    paths = save_figure(fig, name, out_dir)
+    image = Image(filename=str(paths[0]))
+    width = int.from_bytes(image.data[16:20], "big")  # from the PNG header
+    display(Image(data=image.data, format="png", width=round(width * dpi / 150)))
+    plt.close(fig)
+    return paths
+
