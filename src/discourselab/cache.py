@@ -10,7 +10,7 @@ when the code has changed (:func:`code_fingerprint`).
 
 The cache lives in ``.cache/`` at the project root, or in the folder named by
 the ``DISCOURSELAB_CACHE`` environment variable (``off`` turns it off). Only the
-newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables).
+newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables and corpora).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import pandas as pd
 from . import config
 
 ENV = "DISCOURSELAB_CACHE"
-#: Entries kept per kind (the newest); token tables are large, so fewer of them.
+#: Entries kept per kind (the newest); token tables and corpora are large, so fewer of them.
 KEEP = 24
-KEEP_LARGE = {"tokens": 4}
+KEEP_LARGE = {"tokens": 4, "corpus": 4}
 
 
 def cache_dir() -> Path | None:
