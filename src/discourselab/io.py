@@ -77,9 +77,8 @@ def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 10
     from IPython.display import Image, display
 
     paths = save_figure(fig, name, out_dir)
-    image = Image(filename=str(paths[0]))
-    width = int.from_bytes(image.data[16:20], "big")  # from the PNG header
-    display(Image(data=image.data, format="png", width=round(width * dpi / 150)))
+    data = paths[0].read_bytes()
+    width = int.from_bytes(data[16:20], "big")  # pixels, from the PNG header
+    display(Image(data=data, format="png", width=round(width * dpi / 150)))
     plt.close(fig)
     return paths
-

@@ -63,13 +63,12 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     terms = per_piece.columns
     counts = per_piece.to_numpy(dtype=float)
     doc_groups = groups.reindex(pieces["doc_id"]).to_numpy()
-    names = sorted(set(doc_groups))
     wanted: dict[str, list[str]] = {}
     for g, t in zip(targets["group"], targets["term"]):
         wanted.setdefault(g, []).append(t)
     results = {(g, t): {"runs": 0, "held": 0, "breaking": [], "ratios": []}
                for g, t in zip(targets["group"], targets["term"])}
-    checked = [g for g in wanted if g in set(names)]  # groups with key terms to check
+    checked = [g for g in wanted if g in set(doc_groups)]  # groups with pieces and key terms to check
     member = np.array([doc_groups == g for g in checked], dtype=bool).reshape(len(checked), len(doc_groups))
     group_counts = member.astype(float) @ counts  # checked groups x terms
     group_words = member.astype(float) @ words.to_numpy(dtype=float)
@@ -89,7 +88,7 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         ratios = log_ratio(a, b, n1, n2)
         index = np.full(len(terms), -1)
         index[tested] = np.arange(int(tested.sum()))
-        for r, g in enumerate(np.asarray(checked, dtype=object)[left]):
+        for r, g in enumerate(g for g, kept in zip(checked, left) if kept):
             for t in wanted[g]:
                 entry = results[(g, t)]
                 entry["runs"] += 1

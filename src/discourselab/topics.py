@@ -86,11 +86,12 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         ``docs`` has ``doc_id``, ``unit_id`` (the paragraph id, or ``doc_id#n``)
         and ``words`` (running words) for each row of ``counts``.
     """
-    doc, term = _categorical(tokens["doc_id"]), _categorical(tokens["term"])
+    # categoricals (the token table's columns already are; astype keeps their categories)
+    doc, term = tokens["doc_id"].astype("category"), tokens["term"].astype("category")
     doc_codes = doc.cat.codes.to_numpy()
     words = tokens["words"].to_numpy()
     if unit == "paragraph":
-        paragraph = _categorical(tokens["paragraph_id"])
+        paragraph = tokens["paragraph_id"].astype("category")
         key = paragraph.cat.codes.to_numpy()
     elif unit == "chunk":
         running = pd.Series(words).groupby(doc_codes, sort=False).cumsum().to_numpy() - words  # within the piece
@@ -117,11 +118,6 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         keep = np.sort(keep[np.argsort(-totals, kind="stable")[:max_terms]])  # ties: the earlier term
     vocabulary = np.asarray(term.cat.categories, dtype=object)[keep]
     return TopicDocuments(counts[:, keep].tocsr(), vocabulary, docs)
-
-
-def _categorical(column: pd.Series) -> pd.Series:
-    """A column as a categorical (the token table's are already; sorted categories otherwise)."""
-    return column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
 
 
 def check_size(n_docs: int, k: int) -> None:
@@ -171,10 +167,13 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         if n_docs > FIT_DOCS:
             rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
             estimator.fit(matrix[rows])
-        else:
-            estimator.fit(matrix)  # fit_transform is fit, then transform: the same topics
-        doc_topic = _normalize(estimator.transform(matrix)) if shares else None
-    return estimator, doc_topic, _normalize(estimator.components_)
+            doc_topic = estimator.transform(matrix) if shares else None
+        elif shares:
+            doc_topic = estimator.fit_transform(matrix)
+        else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
+            estimator.fit(matrix)
+            doc_topic = None
+    return estimator, None if doc_topic is None else _normalize(doc_topic), _normalize(estimator.components_)
 
 
 def _normalize(matrix: np.ndarray) -> np.ndarray:
