@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SEED_MANIFEST, edit_manifest
 from discourselab import CorpusError, load_corpus, write_manifest_template
-from discourselab.corpus import read_lines
+from discourselab.corpus import iter_paragraphs, read_lines
 
 
 def assert_nothing_lost(corpus):
@@ -152,3 +152,25 @@ def test_manifest_template(tmp_path):
     assert corpus.pieces["author"].tolist() == ["one", "two"]
     with pytest.raises(CorpusError, match="exists already"):
         write_manifest_template(folder)
+
+
+@pytest.mark.parametrize("manifest_name", ["mini", "seed"])
+def test_iter_paragraphs_streams_the_paragraphs_load_corpus_gives(manifest_name, mini_manifest):
+    manifest = mini_manifest if manifest_name == "mini" else SEED_MANIFEST
+    streamed = list(iter_paragraphs(manifest))
+    loaded = load_corpus(manifest).paragraphs
+    assert streamed == list(zip(loaded["doc_id"], loaded["text"]))
+
+
+def test_iter_paragraphs_stops_where_load_corpus_does(mini_copy):
+    (mini_copy.parent / "texts" / "c.txt").write_bytes(b"Cy Scholar\nGovernance \xff\xfe here\n")
+    with pytest.raises(CorpusError) as streamed:
+        list(iter_paragraphs(mini_copy))
+    assert str(streamed.value) == _error(mini_copy)
+
+
+def test_iter_paragraphs_reports_an_empty_piece(mini_copy):
+    (mini_copy.parent / "texts" / "c.txt").write_text("\n\n")
+    edit_manifest(mini_copy, 3, start="")
+    with pytest.raises(CorpusError, match="is empty"):
+        list(iter_paragraphs(mini_copy))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from discourselab.frequency import count_terms, gries_dp, top_terms
+from discourselab import CorpusError
+from discourselab.frequency import count_terms, gries_dp, stream_frequencies, top_terms
 
 
 def _parts(counts: list[int], sizes: list[int]):
@@ -71,3 +72,19 @@ def test_top_terms(tiny):
     tokens, pieces = tiny
     top = top_terms(count_terms(tokens, pieces, by="role"), n=1)
     assert top[["group", "term"]].values.tolist() == [["A", "x"], ["B", "y"]]
+
+
+@pytest.mark.parametrize("by", ["author", "role"])
+def test_stream_frequencies_gives_the_counts_and_rates_of_count_terms(by, tmp_path):
+    from conftest import SEED_MANIFEST
+    from discourselab.study import open_study
+
+    study = open_study(SEED_MANIFEST, tmp_path, by=[by])
+    expected = count_terms(study.tokens, study.pieces, by)[["by", "group", "term", "count", "per_1000"]]
+    streamed = stream_frequencies(SEED_MANIFEST, by, n_jobs=2)
+    pd.testing.assert_frame_equal(streamed, expected, check_dtype=False)
+
+
+def test_stream_frequencies_names_a_missing_column(mini_manifest):
+    with pytest.raises(CorpusError, match="no column 'party' to group by"):
+        stream_frequencies(mini_manifest, "party")

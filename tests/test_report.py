@@ -130,6 +130,22 @@ def test_cli_manifest_and_errors(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_count(tmp_path, mini_manifest, mini_copy, capsys):
+    import pandas as pd
+
+    out = tmp_path / "counts.csv"
+    assert main(["count", "--corpus", str(mini_manifest), "--out", str(out), "--by", "role", "--quiet"]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["by", "group", "term", "count", "per_1000"] and set(table["by"]) == {"role"}
+    assert "wrote" in capsys.readouterr().out
+    # a bad text file: one clear message, and the earlier file is left as it was
+    before = out.read_bytes()
+    (mini_copy.parent / "texts" / "c.txt").write_bytes(b"Cy Scholar\nGovernance \xff\xfe here\n")
+    assert main(["count", "--corpus", str(mini_copy), "--out", str(out), "--quiet"]) == 2
+    assert "c.txt" in capsys.readouterr().err
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["counts.csv", "mini"]
+
+
 def test_two_runs_give_identical_tables(mini_run, tmp_path, monkeypatch):
     monkeypatch.setenv("DISCOURSELAB_CACHE", "off")  # recompute everything: the same tables must come out
     # ... and one notebook at a time, where the first run had two at once

@@ -137,6 +137,27 @@ def test_count_texts_in_parallel_gives_the_same_counts(monkeypatch):
     assert (single != parallel).nnz == 0 and single.shape == parallel.shape
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_count_by_sums_each_labels_texts(n_jobs):
+    from conftest import SEED_MANIFEST
+    from discourselab import load_corpus
+
+    paragraphs = load_corpus(SEED_MANIFEST).paragraphs
+    per_text, terms = TextPipeline().count_texts(paragraphs["text"])
+    expected = pd.DataFrame(per_text.toarray(), columns=terms).groupby(paragraphs["doc_id"].to_numpy(), sort=False).sum()
+    # batches of 50 paragraphs: several batches, so n_jobs=2 counts them in two worker processes
+    pairs = zip(paragraphs["doc_id"], paragraphs["text"])  # a one-pass stream, not a list
+    counts, labels, vocabulary = TextPipeline().count_by(pairs, n_jobs=n_jobs, batch=50)
+    assert labels == list(dict.fromkeys(paragraphs["doc_id"]))  # in order of first appearance
+    assert list(vocabulary) == list(terms)
+    assert (counts.toarray() == expected.loc[labels].to_numpy()).all()
+
+
+def test_count_by_of_nothing():
+    counts, labels, vocabulary = TextPipeline().count_by([])
+    assert counts.shape == (0, 0) and labels == [] and len(vocabulary) == 0
+
+
 def test_token_table_holds_what_analyze_gives(pipe):
     # repeated new words within one paragraph, stop words, numbers and a second paragraph reusing them
     texts = ["The masses and the masses’ own 12% share of the big data", "Big data for the masses, again the"]

@@ -1,4 +1,4 @@
-"""Command line: ``discourselab run``, ``discourselab manifest`` and ``discourselab publish``."""
+"""Command line: ``discourselab run``, ``count``, ``manifest`` and ``publish``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, metavar="N",
                      help="notebooks executed at the same time (default: one per core, at most 2)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    count = sub.add_parser("count", help="term counts per group of a corpus too large to hold in memory, streamed")
+    count.add_argument("--corpus", required=True, help="manifest CSV of the corpus")
+    count.add_argument("--out", required=True, help="CSV file to write (written only when complete)")
+    count.add_argument("--by", default="author", metavar="COLUMN", help="manifest column to group by (default author)")
+    count.add_argument("--jobs", type=int, default=1, metavar="N", help="processes (-1: one per core; default 1)")
+    count.add_argument("--quiet", action="store_true", help="no progress bar")
     manifest = sub.add_parser("manifest", help="write a starting manifest for a folder of .txt files")
     manifest.add_argument("folder")
     manifest.add_argument("--name", default="corpus.csv", help="manifest file name (default corpus.csv)")
@@ -41,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                             notebooks_dir=args.notebooks, progress=not args.quiet,
                             jobs=args.jobs)
             print(f"study written to {out}; open {out / 'notebooks' / 'index.html'}")
+        elif args.command == "count":
+            _count(args)
         elif args.command == "manifest":
             from .corpus import write_manifest_template
 
@@ -56,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"discourselab: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _count(args) -> None:
+    from .frequency import stream_frequencies
+    from .io import write_csv
+    from .progress import bar
+
+    progress = None if args.quiet else (lambda stream: bar(stream, desc="paragraphs", unit="paragraph"))
+    table = stream_frequencies(args.corpus, args.by, n_jobs=args.jobs, progress=progress)
+    out = write_csv(table, args.out)
+    print(f"wrote {out}: {len(table):,} rows, {table['group'].nunique()} groups, {table['term'].nunique():,} terms")
 
 
 if __name__ == "__main__":

@@ -311,8 +311,7 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     do not each parse the texts again; any change to a file loads it anew.
     """
     manifest_path = Path(manifest_path)
-    if isinstance(rules_path, str) and rules_path == "auto":
-        rules_path = default_rules_path(manifest_path)
+    rules_path = _rules_path(manifest_path, rules_path)
     key = _inputs_key(manifest_path, rules_path)
     if key is None:
         return _load(manifest_path, rules_path)
@@ -339,28 +338,70 @@ def _inputs_key(manifest_path: Path, rules_path) -> str | None:
 def _load(manifest_path: Path, rules_path) -> Corpus:
     manifest = read_manifest(manifest_path)
     rules = read_rules(rules_path)
-    manifest_dir = manifest_path.parent
-    texts: dict[Path, list[str]] = {}
     spans: dict[Path, list] = {}
-    for rec in manifest.itertuples():
-        where = _where(manifest_path, rec.csv_line, rec.doc_id)
-        path = _text_path(manifest_dir, rec, where)
-        if path not in texts:
-            texts[path] = read_lines(path, getattr(rec, "encoding", "") or "utf-8", where)
-        first, last = locate_piece(texts[path], getattr(rec, "start", ""), getattr(rec, "end", ""), where)
-        spans.setdefault(path, []).append((first, last, rec.doc_id, where))
     paragraphs, audit = [], []
-    for path, lines in texts.items():
-        label = path.relative_to(manifest_dir.resolve()).as_posix()
-        _check_overlaps(spans[path], label)
-        reasons = rule_reasons(lines, path.name, rules)
-        names = _names(manifest, [span[2] for span in spans[path]])
-        paras, left_out = _split_file(lines, spans[path], reasons, label, names)
+    for path, rows in _rows_by_file(manifest, manifest_path).items():
+        spans[path], paras, left_out = _read_file(path, rows, manifest, manifest_path, rules)
         paragraphs += paras
         audit += left_out
-    pieces = _assemble(manifest, spans, manifest_dir, paragraphs, manifest_path)
-    files = (manifest_path, *([Path(rules_path)] if rules_path else []), *texts)
+    pieces = _assemble(manifest, spans, manifest_path.parent, paragraphs)
+    files = (manifest_path, *([Path(rules_path)] if rules_path else []), *spans)
     return Corpus(pieces, _paragraph_table(paragraphs, manifest), _audit_table(audit), manifest_path, files)
+
+
+def _rows_by_file(manifest: pd.DataFrame, manifest_path: Path) -> dict[Path, list]:
+    """The manifest's rows, each with how errors name it, grouped by text file (files in order of first mention)."""
+    files: dict[Path, list] = {}
+    for rec in manifest.itertuples():
+        where = _where(manifest_path, rec.csv_line, rec.doc_id)
+        files.setdefault(_text_path(manifest_path.parent, rec, where), []).append((rec, where))
+    return files
+
+
+def _read_file(path: Path, rows: list, manifest: pd.DataFrame, manifest_path: Path, rules: pd.DataFrame):
+    """The piece spans, paragraph rows and audit rows of one text file; stop on an empty piece."""
+    lines = read_lines(path, getattr(rows[0][0], "encoding", "") or "utf-8", rows[0][1])
+    spans = [(*locate_piece(lines, getattr(rec, "start", ""), getattr(rec, "end", ""), where), rec.doc_id, where)
+             for rec, where in rows]
+    label = path.relative_to(manifest_path.parent.resolve()).as_posix()
+    _check_overlaps(spans, label)
+    names = _names(manifest, [rec.doc_id for rec, _ in rows])
+    paragraphs, audit = _split_file(lines, spans, rule_reasons(lines, path.name, rules), label, names)
+    found = {para["doc_id"] for para in paragraphs}
+    for rec, where in rows:
+        if rec.doc_id not in found:
+            raise CorpusError(f"{where}: piece in {rec.path!r} is empty (no text between its markers)")
+    return spans, paragraphs, audit
+
+
+def iter_paragraphs(manifest_path: str | Path, rules_path: str | Path | None = "auto"):
+    """The paragraphs a manifest describes, read one text file at a time.
+
+    For corpora too large to hold in memory: only one file's lines are held at
+    once. The paragraphs are those of :func:`load_corpus`, with the same checks
+    and errors (raised when the stream reaches the bad file or row); the pieces
+    of a file come in manifest order, the files in order of first mention.
+
+    Yields
+    ------
+    (doc_id, text)
+    """
+    manifest_path = Path(manifest_path)
+    rules_path = _rules_path(manifest_path, rules_path)
+    manifest = read_manifest(manifest_path)
+    rules = read_rules(rules_path)
+    for path, rows in _rows_by_file(manifest, manifest_path).items():
+        _, paragraphs, _ = _read_file(path, rows, manifest, manifest_path, rules)
+        order = {rec.doc_id: i for i, (rec, _) in enumerate(rows)}
+        for para in sorted(paragraphs, key=lambda p: (order[p["doc_id"]], p["line"])):
+            yield para["doc_id"], para["text"]
+
+
+def _rules_path(manifest_path: Path, rules_path):
+    """The rules file to use: ``"auto"`` means ``exclusions.csv`` beside the manifest, if there is one."""
+    if isinstance(rules_path, str) and rules_path == "auto":
+        return default_rules_path(manifest_path)
+    return rules_path
 
 
 def _paragraph_table(paragraphs: list[dict], manifest: pd.DataFrame) -> pd.DataFrame:
@@ -378,8 +419,8 @@ def _audit_table(audit: list[dict]) -> pd.DataFrame:
     return table.sort_values(["file", "line"]).reset_index(drop=True)
 
 
-def _assemble(manifest, spans, manifest_dir, paragraphs, manifest_path) -> pd.DataFrame:
-    """The pieces table: manifest columns, location, size and text; stop on an empty piece."""
+def _assemble(manifest, spans, manifest_dir, paragraphs) -> pd.DataFrame:
+    """The pieces table: manifest columns, location, size and text (every piece has a paragraph)."""
     by_doc: dict[str, list[str]] = {}
     for para in paragraphs:
         by_doc.setdefault(para["doc_id"], []).append(para["text"])
@@ -387,10 +428,7 @@ def _assemble(manifest, spans, manifest_dir, paragraphs, manifest_path) -> pd.Da
     rows = []
     for rec in manifest.itertuples():
         path, first, last = located[rec.doc_id]
-        paras = by_doc.get(rec.doc_id, [])
-        if not paras:
-            where = _where(manifest_path, rec.csv_line, rec.doc_id)
-            raise CorpusError(f"{where}: piece in {rec.path!r} is empty (no text between its markers)")
+        paras = by_doc[rec.doc_id]
         text = "\n\n".join(paras)
         rows.append({
             "file": path.relative_to(manifest_dir.resolve()).as_posix(),

@@ -134,3 +134,68 @@ def top_terms(frequencies: pd.DataFrame, n: int = 10, by: str | None = None) -> 
     table = frequencies if by is None else frequencies[frequencies["by"] == by]
     ordered = table.sort_values(["group", "per_1000", "term"], ascending=[True, False, True], kind="stable")
     return ordered.groupby("group", sort=False).head(n).reset_index(drop=True)
+
+
+def stream_frequencies(manifest_path, by: str = "author", *, settings=None, rules_path="auto", n_jobs: int = 1,
+                       progress=None) -> pd.DataFrame:
+    """Counts and rates of every term in every group, for a corpus too large to hold in memory.
+
+    The texts are read one file at a time (:func:`discourselab.corpus.iter_paragraphs`)
+    and counted in batches (:meth:`discourselab.text.TextPipeline.count_by`), so
+    memory grows with the number of groups times the vocabulary, not with the
+    corpus. The counts and rates are those of :func:`count_terms`; the
+    dispersion columns, which need every paragraph's counts, are left out.
+
+    Parameters
+    ----------
+    manifest_path : str or Path
+    by : str
+        A manifest column, or ``doc_id`` for single pieces.
+    settings : discourselab.text.Settings, optional
+        Text settings (default: the defaults).
+    rules_path : str, Path, None or "auto"
+        Exclusion rules, as for :func:`discourselab.corpus.load_corpus`.
+    n_jobs : int
+        Processes for the counting (-1: one per core).
+    progress : callable, optional
+        Wraps the stream of paragraphs (e.g. a tqdm bar).
+
+    Returns
+    -------
+    DataFrame
+        ``by``, ``group``, ``term``, ``count``, ``per_1000``, sorted by group,
+        then count (descending), then term.
+
+    Raises
+    ------
+    CorpusError
+        On bad input (see :func:`discourselab.corpus.load_corpus`) or a ``by``
+        that is not a manifest column.
+    """
+    from .corpus import LAYOUT_COLUMNS, iter_paragraphs, read_manifest
+    from .errors import CorpusError
+    from .text import Settings, TextPipeline, count_words
+
+    manifest = read_manifest(manifest_path)
+    allowed = [c for c in manifest.columns if c not in LAYOUT_COLUMNS and c != "csv_line"]
+    if by not in allowed:
+        raise CorpusError(f"manifest {manifest_path} has no column {by!r} to group by "
+                          f"(choose from: {', '.join(allowed)})")
+    group = dict(zip(manifest["doc_id"], manifest[by].replace("", "(missing)")))
+    words: dict[str, int] = {}
+
+    def labelled():
+        for doc_id, text in iter_paragraphs(manifest_path, rules_path):
+            label = group[doc_id]
+            words[label] = words.get(label, 0) + count_words(text)
+            yield label, text
+
+    pipeline = TextPipeline(settings or Settings())
+    counts, labels, vocabulary = pipeline.count_by(labelled(), n_jobs=n_jobs, progress=progress)
+    counts = counts.tocoo()
+    labels = np.asarray(labels, dtype=object)
+    table = pd.DataFrame({"by": by, "group": labels[counts.row], "term": vocabulary[counts.col],
+                          "count": counts.data})
+    table["per_1000"] = 1000 * table["count"] / table["group"].map(words)
+    table = table.sort_values(["group", "count", "term"], ascending=[True, False, True], kind="stable")
+    return table.reset_index(drop=True)

@@ -20,8 +20,21 @@ def write_table(table: pd.DataFrame, name: str, out_dir: str | Path) -> Path:
     Floats are written with 10 significant digits, so that two runs on the same
     input give byte-identical files.
     """
-    path = config.out_paths(out_dir)[config.TABLES] / f"{name}.csv"
-    _floats_as_text(table).to_csv(path, index=False, lineterminator="\n")
+    return write_csv(table, config.out_paths(out_dir)[config.TABLES] / f"{name}.csv")
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``table`` to ``path`` as :func:`write_table` does, whole or not at all.
+
+    The rows go to ``PATH.partial``, which then replaces ``path``: a reader
+    never sees a half-written file, and an error leaves the old one in place.
+    """
+    import os
+
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    _floats_as_text(table).to_csv(partial, index=False, lineterminator="\n")
+    os.replace(partial, path)
     return path
 
 

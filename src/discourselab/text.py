@@ -484,18 +484,16 @@ class TextPipeline:
         counts, vocabulary
             A sparse (texts x terms) count matrix and the terms of its columns (sorted).
         """
-        import multiprocessing
-        import os
-
         from scipy.sparse import vstack
         from sklearn.feature_extraction.text import CountVectorizer
 
-        texts = list(texts)
-        jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-        if jobs > 1 and len(texts) >= PARALLEL_TEXTS and "fork" in multiprocessing.get_all_start_methods():
+        context, jobs = _fork_context(n_jobs)
+        if context is not None:
+            texts = list(texts)
+        if context is not None and len(texts) >= PARALLEL_TEXTS:
             size = -(-len(texts) // jobs)
             parts = [texts[i:i + size] for i in range(0, len(texts), size)]
-            with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+            with context.Pool(len(parts)) as pool:
                 results = pool.map(self.count_texts, parts)
             vocabulary = np.unique(np.concatenate([v for _, v in results]))
             remapped = []
@@ -508,6 +506,112 @@ class TextPipeline:
         vectorizer = CountVectorizer(analyzer=self.terms)
         matrix = vectorizer.fit_transform(progress(texts) if progress else texts)
         return matrix, vectorizer.get_feature_names_out()
+
+    def count_by(self, labelled_texts, *, n_jobs: int = 1, batch: int = 2000, progress=None):
+        """Term counts per label, streamed: memory grows with labels x vocabulary, not with the texts.
+
+        For corpora too large to hold: the texts are read ``batch`` at a time
+        from any iterable (such as :func:`discourselab.corpus.iter_paragraphs`),
+        counted into one ``collections.Counter`` per label and let go.
+
+        Parameters
+        ----------
+        labelled_texts : iterable of (label, text)
+        n_jobs : int
+            Processes (-1: one per core). With more than one, on a platform that
+            can fork and for more than one batch, batches are counted in forked
+            worker processes, with at most two batches per worker waiting, so
+            the stream is never read far ahead. The counts are the same.
+        batch : int
+            Texts per batch.
+        progress : callable, optional
+            Wraps the iterable of labelled texts (e.g. a tqdm bar).
+
+        Returns
+        -------
+        counts, labels, vocabulary
+            A sparse (labels x terms) count matrix, the labels of its rows (in
+            order of first appearance) and the terms of its columns (sorted).
+        """
+        from collections import deque
+        from itertools import chain, islice
+
+        stream = iter(progress(labelled_texts) if progress else labelled_texts)
+        batches = iter(lambda: list(islice(stream, batch)), [])
+        totals: dict = {}
+
+        def add(counted: dict) -> None:
+            for label, counter in counted.items():
+                if label in totals:
+                    totals[label].update(counter)
+                else:
+                    totals[label] = counter
+
+        context, jobs = _fork_context(n_jobs)
+        first = list(islice(batches, 2))
+        if context is None or len(first) < 2:
+            for part in chain(first, batches):
+                add(self._count_batch(part))
+        else:
+            global _WORKER_PIPELINE
+            _WORKER_PIPELINE = self  # the forked workers inherit it: the pipeline is not pickled per batch
+            try:
+                with context.Pool(jobs) as pool:
+                    waiting: deque = deque()
+                    for part in chain(first, batches):
+                        waiting.append(pool.apply_async(_count_batch_in_worker, (part,)))
+                        if len(waiting) >= 2 * jobs:
+                            add(waiting.popleft().get())
+                    while waiting:
+                        add(waiting.popleft().get())
+            finally:
+                _WORKER_PIPELINE = None
+        labels = list(totals)
+        vocabulary = np.array(sorted(set().union(*totals.values())), dtype=object)
+        column = {term: i for i, term in enumerate(vocabulary)}
+        rows, columns, data = [], [], []
+        for row, label in enumerate(labels):
+            counter = totals[label]
+            rows += [row] * len(counter)
+            columns += [column[term] for term in counter]
+            data += counter.values()
+        counts = csr_matrix((np.asarray(data, dtype=np.int64), (rows, columns)),
+                            shape=(len(labels), len(vocabulary)))
+        return counts, labels, vocabulary
+
+    def _count_batch(self, pairs: list) -> dict:
+        """``{label: Counter of terms}`` for a list of (label, text)."""
+        from collections import Counter
+
+        counters: dict = {}
+        for label, text in pairs:
+            counter = counters.get(label)
+            if counter is None:
+                counter = counters[label] = Counter()
+            counter.update(self.terms(text))
+        return counters
+
+
+#: The pipeline of :meth:`TextPipeline.count_by`'s forked workers (set in the parent just before forking).
+_WORKER_PIPELINE: TextPipeline | None = None
+
+
+def _count_batch_in_worker(pairs: list) -> dict:
+    return _WORKER_PIPELINE._count_batch(pairs)
+
+
+def _fork_context(n_jobs: int):
+    """``(fork context, processes)``, or ``(None, 1)`` for one process.
+
+    One process when ``n_jobs`` (-1: one per core) comes to one, or where the platform cannot fork.
+    """
+    import multiprocessing
+    import os
+
+    jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None, 1
+    return multiprocessing.get_context("fork"), jobs
 
 
 def word_tokens(text: str) -> list[str]:
