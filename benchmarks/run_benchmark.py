@@ -157,6 +157,14 @@ def nltk_pipeline(texts: list[str]) -> str:
     return f"{sum(totals.values()):,} tokens counted, {len(totals):,} types"
 
 
+def streamed(manifest: Path, out: Path, jobs: int = 1) -> str:
+    """``discourselab count`` in a child process: term counts per author, read from the files as a stream."""
+    command = [sys.executable, "-m", "discourselab.cli", "count", "--corpus", str(manifest), "--out", str(out),
+               "--by", "author", "--jobs", str(jobs), "--quiet"]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return done.stdout.strip().removeprefix(f"wrote {out}: ") + (f" ({jobs} processes)" if jobs > 1 else "")
+
+
 def run_study(manifest: Path, out: Path, cache: Path) -> str:
     """``discourselab run`` in a child process, with its own cache folder.
 
@@ -223,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(measure(name, scale, function, texts) | {"words": words})
                 print(results[-1], flush=True)
             del texts
+            for jobs, name in ((1, ""), (os.cpu_count() or 1, ", all cores")):
+                results.append(measure(f"discourselab count, streamed from the files{name}", scale, streamed,
+                                       manifest, args.out / f"counts-{scale}x.csv", jobs, children_only=True)
+                               | {"words": words})
+                print(results[-1], flush=True)
         if scale in args.run_scales:
             out, cache = args.out / f"run-{scale}x", args.out / f"cache-{scale}x"
             shutil.rmtree(cache, ignore_errors=True)

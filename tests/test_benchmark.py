@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import importlib.util
 
+import numpy as np
+import pandas as pd
+
 from conftest import PROJECT
 
 
@@ -38,3 +41,8 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     manifest = (tmp_path / "corpus-2x" / "corpus.csv").read_text(encoding="utf-8").splitlines()
     assert len(manifest) == 1 + 6  # three addresses, twice
     assert (tmp_path / "run-1x" / "tables" / "keyness.csv").is_file()
+    assert ("discourselab count, streamed from the files", "2") in steps
+    # the 2x corpus repeats the 1x one: every streamed count doubles
+    once, twice = (pd.read_csv(tmp_path / f"counts-{n}x.csv").set_index(["group", "term"]) for n in (1, 2))
+    assert len(once) > 100 and (twice["count"] == 2 * once["count"]).all()
+    assert np.allclose(twice["per_1000"], once["per_1000"])
