@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,3 +89,44 @@ def test_stream_frequencies_gives_the_counts_and_rates_of_count_terms(by, tmp_pa
 def test_stream_frequencies_names_a_missing_column(mini_manifest):
     with pytest.raises(CorpusError, match="no column 'party' to group by"):
         stream_frequencies(mini_manifest, "party")
+
+
+@pytest.mark.parametrize("by", ["author", "doc_id"])
+def test_count_terms_equals_a_groupby_over_paragraphs(by, tmp_path):
+    # count_terms works on integer codes; here the same numbers the plain way, with pandas groupby per
+    # paragraph and gries_dp (tested above against published values) over the paragraphs
+    from conftest import SEED_MANIFEST
+    from discourselab.frequency import group_of
+    from discourselab.study import open_study
+
+    study = open_study(SEED_MANIFEST, tmp_path, by=["author"])
+    tokens = study.tokens.astype({c: object for c in ("doc_id", "paragraph_id", "term")})
+    group = tokens["doc_id"].map(group_of(study.pieces, by))
+    sizes = tokens.groupby([group.rename("group"), tokens["paragraph_id"].rename("part")])["words"].sum()
+    terms = tokens[tokens["term"].notna()].assign(group=group)
+    per_part = terms.groupby(["group", "paragraph_id", "term"]).agg(count=("words", "size"), doc_id=("doc_id", "first"))
+    per_part = per_part.reset_index().rename(columns={"paragraph_id": "part"})
+    expected = per_part.groupby(["group", "term"]).agg(
+        count=("count", "sum"), pieces=("doc_id", "nunique"), paragraphs=("part", "nunique"))
+    dp = gries_dp(per_part[["group", "part", "term", "count"]], sizes.reset_index(), ["group"])
+    expected = expected.join(dp.set_index(["group", "term"]))
+    table = count_terms(study.tokens, study.pieces, by).set_index(["group", "term"])
+    assert len(table) == len(expected) > 1000
+    pd.testing.assert_frame_equal(table[expected.columns], expected.loc[table.index], check_dtype=False,
+                                  rtol=1e-12, atol=1e-14)
+    # rates per 1,000 running words of the group, stop words included
+    words = sizes.groupby("group").sum()
+    rates = 1000 * table["count"] / words.loc[table.index.get_level_values("group")].to_numpy()
+    assert np.allclose(table["per_1000"], rates, rtol=1e-12)
+
+
+def test_count_terms_ignores_pieces_without_a_group_and_keeps_unsorted_categories(tiny):
+    tokens, pieces = tiny
+    expected = count_terms(tokens, pieces, by="role")
+    # categories in another order than sorted, and a piece the pieces table does not know
+    shuffled = tokens.assign(term=pd.Categorical(tokens["term"], categories=["z", "y", "x", "q"]))
+    extra = pd.DataFrame([{"doc_id": "c9", "paragraph_id": "c9:1", "position": 0, "token": "x", "term": "x",
+                           "words": 1}])
+    table = count_terms(pd.concat([shuffled.astype({"term": object}), extra], ignore_index=True), pieces, "role")
+    pd.testing.assert_frame_equal(count_terms(shuffled, pieces, "role"), expected)
+    pd.testing.assert_frame_equal(table, expected)

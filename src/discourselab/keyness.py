@@ -46,7 +46,7 @@ import pandas as pd
 from scipy.special import erfc, xlogy
 from scipy.stats import false_discovery_control, norm
 
-from .frequency import group_of, in_groups, paragraph_counts, paragraph_sizes, plain
+from .frequency import group_of, group_terms, plain
 
 KEYNESS_COLUMNS = [
     "by", "group", "reference", "term", "count_group", "count_reference", "words_group", "words_reference",
@@ -168,9 +168,18 @@ def _weakness(stats: pd.DataFrame, paragraphs, one_piece) -> tuple[np.ndarray, n
     return combination > 0, texts[combination]
 
 
-def _pivot(counts: pd.DataFrame, value: str, how: str) -> pd.DataFrame:
-    """group x term table of a per-paragraph count column aggregated by ``how``."""
-    return counts.pivot_table(index="group", columns="term", values=value, aggfunc=how, fill_value=0)
+def _by_group(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """group x term table of one column of :func:`~discourselab.frequency.group_terms`' table (0 where absent).
+
+    Rows: the groups with at least one term; columns: the terms that occur, both sorted.
+    """
+    groups, terms = table["group"].cat.codes.to_numpy(), table["term"].cat.codes.to_numpy()
+    rows, row = np.unique(groups, return_inverse=True)
+    columns, col = np.unique(terms, return_inverse=True)
+    values = np.zeros((len(rows), len(columns)), dtype=np.int64)
+    values[row, col] = table[column].to_numpy()
+    return pd.DataFrame(values, index=table["group"].cat.categories[rows],
+                        columns=table["term"].cat.categories[columns])
 
 
 def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs=None,
@@ -201,11 +210,8 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
         name. Sorted by comparison, then signed G2 (descending), then term.
     """
     groups = group_of(pieces, by)
-    counts = paragraph_counts(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups))
-    words = paragraph_sizes(tokens).assign(group=lambda t: in_groups(t["doc_id"], groups)).groupby("group")["words"].sum()
-    count = _pivot(counts, "count", "sum")
-    paras = _pivot(counts, "paragraph_id", "nunique")
-    in_pieces = _pivot(counts, "doc_id", "nunique")
+    table, words = group_terms(tokens, groups)
+    count, paras, in_pieces = (_by_group(table, column) for column in ("count", "paragraphs", "pieces"))
     prior, prior_total = count.sum(axis=0), float(words.sum())
     n_pieces = groups.value_counts()
     names = sorted(count.index)
