@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2
 
-from discourselab.keyness import (chi2_sf_1, compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z, log_ratio,
+from discourselab.keyness import (bh_rejects, chi2_sf_1, compare_groups, key_terms, keyness_stats, log_likelihood, log_odds_z, log_ratio,
                                   log_ratio_interval, percent_diff)
 
 
@@ -58,6 +58,23 @@ def test_signs_p_and_bh_q():
     ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
     q = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
     assert np.allclose(stats["q"].to_numpy()[order], q)
+
+
+def test_bh_rejects_equals_q_below_alpha():
+    from scipy.stats import false_discovery_control
+
+    # by hand: p = 0.01, 0.04, 0.03, 0.2 (m = 4); sorted 0.01, 0.03, 0.04, 0.2 give p * m / rank =
+    # 0.04, 0.06, 0.0533, 0.2, running minimum from the top 0.04, 0.0533, 0.0533, 0.2: only 0.01 is below 0.05
+    assert bh_rejects([0.01, 0.04, 0.03, 0.2], 0.05).tolist() == [True, False, False, False]
+    assert bh_rejects([0.01, 0.04, 0.03, 0.2], 0.06).tolist() == [True, True, True, False]
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        m = int(rng.integers(1, 60))
+        # a mix of tiny and ordinary p-values, with ties and exact zeros and ones, rows of one grid
+        p = np.round(rng.choice([1e-4, 1e-2, 1.0], size=(3, m)) * rng.random((3, m)), 3)
+        for alpha in (0.01, 0.05, 0.2):
+            assert (bh_rejects(p, alpha) == (false_discovery_control(p, axis=-1) < alpha)).all()
+    assert bh_rejects(np.zeros((2, 0)), 0.05).shape == (2, 0)
 
 
 @pytest.fixture

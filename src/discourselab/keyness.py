@@ -122,6 +122,29 @@ def chi2_sf_1(x):
     return erfc(np.sqrt(np.clip(np.asarray(x, dtype=float), 0, None) / 2))
 
 
+def bh_rejects(p, alpha: float) -> np.ndarray:
+    """Whether each p-value's Benjamini-Hochberg q is below ``alpha`` (the same as ``q < alpha`` of :func:`g2_test`).
+
+    With 2-D ``p``, within each row. Only the p-values below ``alpha`` can have
+    q below it, and their ranks among all are their ranks among themselves, so
+    only those are sorted: q = p * (m / rank), the running minimum from the
+    largest rank down, with the same floating-point operations as
+    ``scipy.stats.false_discovery_control``. The rejected p-values are those at
+    or below the largest one whose q is below ``alpha``.
+    """
+    p = np.asarray(p, dtype=float)
+    rows = p.reshape(int(np.prod(p.shape[:-1])), p.shape[-1]) if p.ndim else p.reshape(1, 1)
+    m = rows.shape[-1]
+    limit = np.full(len(rows), -np.inf)
+    for r, row in enumerate(rows):
+        small = np.sort(row[row < alpha])
+        q = small * (m / np.arange(1, len(small) + 1, dtype=float))
+        below = np.flatnonzero(np.minimum.accumulate(q[::-1])[::-1] < alpha)
+        if len(below):
+            limit[r] = small[below[-1]]
+    return (rows <= limit[:, None]).reshape(p.shape)
+
+
 def g2_test(a, b, n1, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Signed G2 (positive: more frequent in the group), its p-value and the BH q-values over all terms given.
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .frequency import group_of
-from .keyness import compare_groups, g2_test, log_ratio
+from .keyness import bh_rejects, chi2_sf_1, compare_groups, log_likelihood, log_ratio
 
 ALPHA = 0.05
 
@@ -84,8 +84,8 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         a = group_counts[left][:, tested] - np.outer(member[left, row], counts[row, tested])
         n1 = (group_words[left] - member[left, row] * float(words.iloc[row]))[:, None]
         b, n2 = all_counts[tested] - a, total_words - float(words.iloc[row]) - n1
-        g2, _, q = g2_test(a, b, n1, n2)  # only what a rerun needs; q over each group's terms
-        ratios = log_ratio(a, b, n1, n2)
+        # only what a rerun needs: the BH decision within each group's terms, and the targets' sign and ratio
+        rejected = bh_rejects(chi2_sf_1(log_likelihood(a, b, n1, n2)), alpha)
         index = np.full(len(terms), -1)
         index[tested] = np.arange(int(tested.sum()))
         for r, g in enumerate(g for g, kept in zip(checked, left) if kept):
@@ -93,9 +93,9 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
                 entry = results[(g, t)]
                 entry["runs"] += 1
                 i = index[column[t]] if t in column else -1
-                if i >= 0 and g2[r, i] > 0 and q[r, i] < alpha:
+                if i >= 0 and rejected[r, i] and a[r, i] / n1[r, 0] > b[r, i] / n2[r, 0]:
                     entry["held"] += 1
-                    entry["ratios"].append(float(ratios[r, i]))
+                    entry["ratios"].append(float(log_ratio(a[r, i], b[r, i], n1[r, 0], n2[r, 0])))
                 else:
                     entry["breaking"].append(doc_id)
     return pd.DataFrame([
