@@ -39,7 +39,7 @@ from discourselab.io import show_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
-from discourselab.similarity import burrows_delta, cosine_table, grouping_test, similarity_pairs, tfidf_from_tokens
+from discourselab.similarity import burrows_delta, cosine_table, grouping_tests, similarity_pairs, tfidf_from_tokens
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -212,7 +212,8 @@ names = pieces["doc_id"].tolist()
 matrix, _, _ = tfidf_from_tokens(study.tokens, group_of(pieces, "doc_id"), order=names)
 pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(pieces), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
-tests = pd.DataFrame([grouping_test(pairs, pieces, c, v, seed=seed) for c in columns for v in ("cosine", "delta")],
+tests = pd.DataFrame([test for c in columns
+                      for test in grouping_tests(pairs, pieces, c, ("cosine", "delta"), seed=seed)],
                      columns=["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"])
 tests["p"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 tests = tests.dropna(subset=["within"])

@@ -32,7 +32,7 @@ from discourselab import plots
 from discourselab.frequency import group_of
 from discourselab.io import show_figure, write_table
 from discourselab.similarity import (TFIDF_DEFAULTS, burrows_delta, cluster, cosine_table, distinctive_terms,
-                                     grouping_test, similarity_pairs, tfidf_from_tokens)
+                                     grouping_tests, similarity_pairs, tfidf_from_tokens)
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -113,8 +113,8 @@ show_figure(fig, "similarity-dendrograms", study.out_dir)
 
 # %%
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces]
-tests = pd.DataFrame([grouping_test(pairs, study.pieces, c, v, seed=seed)
-                      for c in columns for v in ("cosine", "delta")])
+tests = pd.DataFrame([test for c in columns
+                      for test in grouping_tests(pairs, study.pieces, c, ("cosine", "delta"), seed=seed)])
 tests["p (closer within)"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 write_table(tests, "similarity_grouping", study.out_dir)
 display(tests[["column", "value", "same_pairs", "within", "between", "difference", "p (closer within)"]])

@@ -8,7 +8,8 @@ import pytest
 
 from discourselab import load_corpus
 from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, fit_tfidf,
-                                     grouping_test, similarity_pairs, term_counts, tfidf_from_tokens)
+                                     grouping_test, grouping_tests, similarity_pairs, term_counts,
+                                     tfidf_from_tokens)
 from discourselab.text import TextPipeline
 
 
@@ -107,3 +108,9 @@ def test_grouping_test_without_shared_groups(grouped_pairs):
     pairs, pieces = grouped_pairs
     result = grouping_test(pairs, pieces, "author", "cosine")
     assert result["same_pairs"] == 0 and np.isnan(result["difference"])
+
+
+def test_grouping_tests_equal_one_test_per_value(grouped_pairs):
+    pairs, pieces = grouped_pairs
+    both = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=99, seed=3)
+    assert both == [grouping_test(pairs, pieces, "role", v, permutations=99, seed=3) for v in ("cosine", "delta")]
