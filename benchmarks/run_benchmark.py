@@ -11,7 +11,7 @@ What it measures, in one process run:
    a pipeline on NLTK's ``word_tokenize`` (lower case, ``FreqDist``), on the
    same texts, at each scale (1x, 4x, 16x by default): seconds and peak memory;
 2. ``discourselab run`` end to end at the scales given by ``--run-scales``
-   (default 1x): seconds; when the last table or figure was written (the
+   (default 1x and 4x): seconds; when the last table or figure was written (the
    notebooks write them, and run at the same time); the seconds spent in the
    notebooks' code cells, summed; and peak memory of the run's whole process
    tree (the command, its worker processes and the notebook kernels; not the
@@ -19,7 +19,7 @@ What it measures, in one process run:
 
 Usage::
 
-    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1] [--docs N] [--out DIR] [--no-rerun]
+    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1 4] [--docs N] [--out DIR] [--no-rerun]
 
 ``--docs N`` keeps only the first N addresses (a quick check). Results go to
 ``DIR/results.csv`` and are printed as a Markdown table.
@@ -198,7 +198,7 @@ def notebook_cell_seconds(folder: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--run-scales", type=int, nargs="*", default=[1])
+    parser.add_argument("--run-scales", type=int, nargs="*", default=[1, 4])
     parser.add_argument("--docs", type=int, default=None, help="keep only the first N addresses")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-rerun", action="store_true", help="skip the second run with the cache filled")
