@@ -73,7 +73,7 @@ def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.D
     return table.drop(columns="min_share")
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes (-1: missing) of a column and its distinct values, in sorted order."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("category")
@@ -120,9 +120,9 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     words : Series
         Running words per group (stop words included), for the groups with tokens.
     """
-    para, _ = _codes(tokens["paragraph_id"])
-    doc, docs = _codes(tokens["doc_id"])
-    term, terms = _codes(tokens["term"])
+    para, _ = _sorted_codes(tokens["paragraph_id"])
+    doc, docs = _sorted_codes(tokens["doc_id"])
+    term, terms = _sorted_codes(tokens["term"])
     n_para, n_terms = int(para.max(initial=-1)) + 1, len(terms)
     para_words = np.bincount(para, weights=tokens["words"].to_numpy(), minlength=n_para)
     para_doc = np.full(n_para, -1, dtype=np.int64)

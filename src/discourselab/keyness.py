@@ -191,18 +191,20 @@ def _weakness(stats: pd.DataFrame, paragraphs, one_piece) -> tuple[np.ndarray, n
     return combination > 0, texts[combination]
 
 
-def _by_group(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    """group x term table of one column of :func:`~discourselab.frequency.group_terms`' table (0 where absent).
+def _by_group(table: pd.DataFrame, columns: list[str]) -> list[pd.DataFrame]:
+    """group x term tables of columns of :func:`~discourselab.frequency.group_terms`' table (0 where absent).
 
     Rows: the groups with at least one term; columns: the terms that occur, both sorted.
     """
-    groups, terms = table["group"].cat.codes.to_numpy(), table["term"].cat.codes.to_numpy()
-    rows, row = np.unique(groups, return_inverse=True)
-    columns, col = np.unique(terms, return_inverse=True)
-    values = np.zeros((len(rows), len(columns)), dtype=np.int64)
-    values[row, col] = table[column].to_numpy()
-    return pd.DataFrame(values, index=table["group"].cat.categories[rows],
-                        columns=table["term"].cat.categories[columns])
+    rows, row = np.unique(table["group"].cat.codes.to_numpy(), return_inverse=True)
+    terms, col = np.unique(table["term"].cat.codes.to_numpy(), return_inverse=True)
+    index, header = table["group"].cat.categories[rows], table["term"].cat.categories[terms]
+    frames = []
+    for column in columns:
+        values = np.zeros((len(rows), len(terms)), dtype=np.int64)
+        values[row, col] = table[column].to_numpy()
+        frames.append(pd.DataFrame(values, index=index, columns=header))
+    return frames
 
 
 def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs=None,
@@ -234,7 +236,7 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
     """
     groups = group_of(pieces, by)
     table, words = group_terms(tokens, groups)
-    count, paras, in_pieces = (_by_group(table, column) for column in ("count", "paragraphs", "pieces"))
+    count, paras, in_pieces = _by_group(table, ["count", "paragraphs", "pieces"])
     prior, prior_total = count.sum(axis=0), float(words.sum())
     n_pieces = groups.value_counts()
     names = sorted(count.index)
