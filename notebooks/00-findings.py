@@ -99,9 +99,9 @@ keyness = everything[everything["by"] == group]
 rest = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05)]
 targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "g2"], ascending=[True, False, False])
            .groupby("group").head(n_terms).drop(columns="_robust"))
-loo = leave_one_out(study.tokens, pieces, group, targets,
+loo = leave_one_out(study.counts, pieces, group, targets,
                     progress=lambda ids: bar(ids, desc="leave one piece out"))
-plain = glossary_check(study.with_settings(use_glossary=False).tokens, pieces, group, targets)
+plain = glossary_check(study.with_settings(use_glossary=False).counts, pieces, group, targets)
 checked = targets.merge(loo, on=["group", "term"]).merge(plain, on=["group", "term"])
 sizes = checked["group"].map(per_group["pieces_n"])
 checked["status"] = "robust"
@@ -176,7 +176,7 @@ display(Markdown(
 # Topics are fitted on paragraphs; the model and the number of topics are chosen from coherence, exclusivity and stability across seeds ([04](04-topics.ipynb)).
 
 # %%
-topics = tm.run_topics(study.tokens, pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
+topics = tm.run_topics(study.counts, pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
                        seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))
 prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
 labels = topics.labels
@@ -209,7 +209,7 @@ headlines.append((f"headline-topics-by-{group}",
 
 # %%
 names = pieces["doc_id"].tolist()
-matrix, _, _ = tfidf_from_tokens(study.tokens, group_of(pieces, "doc_id"), order=names)
+matrix, _, _ = tfidf_from_tokens(study.counts, group_of(pieces, "doc_id"), order=names)
 pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(pieces), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
 tests = pd.DataFrame([test for c in columns

@@ -34,7 +34,7 @@ from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
 
 study = open_study(manifest, out_dir, by, seed)
-pieces, tokens = study.pieces, study.tokens
+pieces, counts = study.pieces, study.counts  # term counts per paragraph
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
@@ -43,11 +43,12 @@ pd.set_option("display.precision", 2)
 # One pipeline turns every paragraph into terms: typographic quotes and dashes folded, lower case, spelling variants folded (*grass-roots* → *grassroots*), lemmas (simplemma, offline), the translation-variant glossary (*primary-level* → *grassroots*), multiword expressions as single terms (*party building*), and stop words and numbers kept out of the counts. Every list is an editable data file (see the README).
 
 # %%
-n_tokens, n_terms = len(tokens), int(tokens["term"].notna().sum())
-n_phrases = int(tokens["term"].str.contains(" ", na=False).sum())
+n_tokens = int(counts["count"].sum())
+n_terms = int(counts.loc[counts["term"].notna(), "count"].sum())
+n_phrases = int(counts.loc[counts["term"].str.contains(" ", na=False), "count"].sum())
 display(Markdown(
     f"The {len(pieces)} pieces give {n_tokens:,} tokens, of which {n_terms:,} are counted terms "
-    f"({tokens['term'].nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
+    f"({counts['term'].nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
     f"{n_phrases:,} terms are multiword expressions from the phrase list."
 ))
 
@@ -55,7 +56,7 @@ display(Markdown(
 # **Phrase candidates.** Adjacent terms that occur together far more often than chance (NLTK's log-likelihood association measure), for a person to judge. Those that name one concept belong in `phrases.txt`; a rerun then counts them as one term.
 
 # %%
-candidates = propose_phrases(tokens, n=15)
+candidates = propose_phrases(study.pairs, n=15)
 write_table(candidates, "phrase_candidates", study.out_dir)
 display(candidates)
 

@@ -47,7 +47,7 @@ pd.set_option("display.precision", 2)
 # %%
 frequencies = study.frequencies()
 levels = list(dict.fromkeys(["doc_id", *study.by]))
-tfidf = pd.concat([distinctive_terms(study.tokens, study.pieces, b, frequencies, n=30) for b in levels],
+tfidf = pd.concat([distinctive_terms(study.counts, study.pieces, b, frequencies, n=30) for b in levels],
                   ignore_index=True)
 write_table(tfidf, "tfidf", study.out_dir)
 display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.items())} "
@@ -80,7 +80,7 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
-matrix, _, _ = tfidf_from_tokens(study.tokens, group_of(study.pieces, "doc_id"), order=names)
+matrix, _, _ = tfidf_from_tokens(study.counts, group_of(study.pieces, "doc_id"), order=names)
 cosine = cosine_table(matrix, names)
 delta = burrows_delta(study.pieces, mfw=mfw)
 pairs = similarity_pairs(cosine, delta, study.pieces)

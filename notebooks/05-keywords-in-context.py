@@ -31,12 +31,12 @@ from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab.concepts import FILENAME, read_concepts
-from discourselab.context import collocates, concordance, query_term, render_concordance
+from discourselab.context import collocates, concordance, query_paragraphs, query_term, render_concordance
 from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
-pieces, tokens, pipe = study.pieces, study.tokens, study.pipeline
+pieces, counts, pipe = study.pieces, study.counts, study.pipeline
 group = "role" if "role" in study.by else study.by[-1]
 groups = pieces.set_index("doc_id")[group]
 
@@ -52,7 +52,7 @@ robust = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyne
 key = robust.sort_values("g2", ascending=False).groupby("group").head(1)
 themes["Key terms (from keyness)"] = list(dict.fromkeys(key["term"]))
 frequencies = study.frequencies(by=[group])
-present = set(tokens["term"].dropna())
+present = set(counts["term"].dropna())
 found = {theme: [t for t in terms if query_term(t, pipe) in present] for theme, terms in themes.items()}
 missing = [t for theme, terms in themes.items() for t in terms if query_term(t, pipe) not in present]
 display(Markdown("\n".join(f"- **{theme}**: {', '.join(terms) or '—'}" for theme, terms in found.items())
@@ -82,13 +82,15 @@ if len(rates):
 # For each concept, the first concordance lines of each group (in corpus order; the text as written, escaped) and each group's strongest collocates by logDice (window of ±5 tokens in the paragraph; count = co-occurrences). A glossary concept finds every rendering of it.
 
 # %%
+# the token table (with each token's place in the text) of just the paragraphs that hold a concept
+tokens = study.tokens_of(query_paragraphs(counts, study.corpus.paragraphs, queries, pipe))
 all_lines, all_collocates = [], []
 for query in queries:
     lines = concordance(tokens, study.corpus.paragraphs, pieces, query, pipe, words=10)
     lines.insert(0, "query", query)
     lines.insert(1, group, lines["doc_id"].map(groups))
     all_lines.append(lines)
-    colls = collocates(tokens, pieces, query, pipe, by=group, window=window, min_count=2)
+    colls = collocates(tokens, pieces, query, pipe, by=group, window=window, min_count=2, counts=counts)
     all_collocates.append(colls)
     display(Markdown(f"### {query}  \n{len(lines)} occurrence(s) in {lines['doc_id'].nunique()} piece(s)."))
     shown = lines.groupby(group, sort=True).head(lines_per_group).sort_values([group, "doc_id"], kind="stable")

@@ -2,7 +2,7 @@
 
 The key covers the texts (with their ids) and the text settings' fingerprint,
 which includes the contents of every word list, so rerunning a notebook or
-changing a plotting parameter reuses the token table, while editing a glossary,
+changing a plotting parameter reuses the term counts, while editing a glossary,
 stop-word or phrase file, or a text, builds it anew.
 
 Each entry also records a fingerprint of the package's code and is rebuilt
@@ -10,7 +10,7 @@ when the code has changed (:func:`code_fingerprint`).
 
 The cache lives in ``.cache/`` at the project root, or in the folder named by
 the ``DISCOURSELAB_CACHE`` environment variable (``off`` turns it off). Only the
-newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token tables and corpora).
+newest ``KEEP`` entries of each kind are kept (``KEEP_LARGE`` for token and count tables and corpora).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import pandas as pd
 from . import config
 
 ENV = "DISCOURSELAB_CACHE"
-#: Entries kept per kind (the newest); token tables and corpora are large, so fewer of them.
+#: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
 KEEP = 24
-KEEP_LARGE = {"tokens": 4, "corpus": 4}
+KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4}
 
 
 def cache_dir() -> Path | None:

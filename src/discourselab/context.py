@@ -12,7 +12,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of, in_groups
+from .frequency import group_of, in_groups, row_counts
 from .keyness import log_likelihood
 from .text import TextPipeline
 
@@ -26,6 +26,22 @@ def query_term(query: str, pipeline: TextPipeline) -> str:
     if len(words) == 1 and words[0][1]:
         return words[0][1]
     return " ".join(t[0].lower() for t in tokens)
+
+
+def query_paragraphs(counts: pd.DataFrame, paragraphs: pd.DataFrame, queries, pipeline: TextPipeline) -> list[str]:
+    """The paragraphs in which :func:`concordance` and :func:`collocates` can find any of ``queries``.
+
+    Those whose terms (from the count table) include a query's term, and those
+    whose text holds it as written (a stop word has no term). Their token
+    table (e.g. :meth:`discourselab.study.Study.tokens_of`) is all those two
+    need, so the whole corpus's never has to be held.
+    """
+    terms = {query_term(q, pipeline) for q in queries}
+    found = set(counts.loc[counts["term"].isin(terms), "paragraph_id"].astype(object))
+    lowered = paragraphs["text"].str.lower()
+    for term in terms:
+        found.update(paragraphs.loc[lowered.str.contains(term, regex=False), "paragraph_id"])
+    return [p for p in paragraphs["paragraph_id"] if p in found]
 
 
 def _context(text: str, start: int, end: int, words: int) -> tuple[str, str, str]:
@@ -85,12 +101,16 @@ def render_concordance(lines: pd.DataFrame, *, max_lines: int | None = None, lab
 
 
 def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline: TextPipeline, *,
-               by: str = "role", window: int = 5, min_count: int = 2) -> pd.DataFrame:
+               by: str = "role", window: int = 5, min_count: int = 2, counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """Terms that occur near a node term, for each group, ranked by logDice.
 
     The window is ``window`` tokens either side of each occurrence, within its
     paragraph (stop words take up places but are not counted as collocates). A
     token inside the windows of two occurrences is counted once.
+
+    ``tokens`` may hold only the paragraphs with the node (see
+    :func:`query_paragraphs`) when ``counts``, the count table of the whole
+    corpus, gives the groups' sizes and term totals; the result is the same.
 
     Returns
     -------
@@ -105,6 +125,11 @@ def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline:
     node = query_term(query, pipeline)
     groups = group_of(pieces, by)
     table = tokens.assign(group=in_groups(tokens["doc_id"], groups)).sort_values(["doc_id", "position"])
+    whole = tokens if counts is None else counts
+    sized = pd.DataFrame({"group": in_groups(whole["doc_id"], groups), "term": whole["term"],
+                          "count": row_counts(whole)})
+    group_tokens = sized.groupby("group")["count"].sum()
+    totals = sized.groupby(["group", "term"], observed=True)["count"].sum()
     rows = []
     for group, part in table.groupby("group", sort=True):
         terms, paras = part["term"].to_numpy(dtype=object), part["paragraph_id"].to_numpy(dtype=object)
@@ -119,15 +144,15 @@ def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline:
         for j in inside:
             if isinstance(terms[j], str):
                 near[terms[j]] = near.get(terms[j], 0) + 1
-        totals = pd.Series(terms[pd.notna(terms)]).value_counts()
+        n_tokens = int(group_tokens[group])
         for collocate, f_nc in near.items():
             if f_nc < min_count or collocate == node:
                 continue
-            f_c = int(totals[collocate])
+            f_c = int(totals[(group, collocate)])
             rows.append({"by": by, "group": group, "node": node, "collocate": collocate, "count": f_nc,
                          "node_count": len(hits), "collocate_count": f_c,
                          "log_dice": 14 + np.log2(2 * f_nc / (len(hits) + f_c)),
-                         "g2": float(log_likelihood(f_nc, f_c - f_nc, slots, len(terms) - slots))})
+                         "g2": float(log_likelihood(f_nc, f_c - f_nc, slots, n_tokens - slots))})
     columns = ["by", "group", "node", "collocate", "count", "node_count", "collocate_count", "log_dice", "g2"]
     result = pd.DataFrame(rows, columns=columns)
     return result.sort_values(["group", "log_dice", "collocate"], ascending=[True, False, True],

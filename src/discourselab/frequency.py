@@ -1,8 +1,9 @@
 """Term frequencies for any grouping, with dispersion.
 
 Every function takes the tidy token table (see
-:meth:`discourselab.text.TextPipeline.token_table`) and the pieces table (for
-the manifest column to group by), and returns a long table.
+:meth:`discourselab.text.TextPipeline.token_table`) or the smaller count table
+made from it (:meth:`~discourselab.text.TextPipeline.count_table`), and the
+pieces table (for the manifest column to group by), and returns a long table.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def group_of(pieces: pd.DataFrame, by: str) -> pd.Series:
     """The group of each piece (index ``doc_id``); an empty value becomes "(missing)"."""
     groups = pieces.set_index("doc_id")[by] if by != "doc_id" else pieces.set_index("doc_id", drop=False)["doc_id"]
     return groups.astype(str).replace("", "(missing)")
+
+
+def row_counts(tokens: pd.DataFrame) -> np.ndarray:
+    """How many tokens each row stands for: its ``count`` in a count table, 1 in the token table."""
+    return tokens["count"].to_numpy(np.int64) if "count" in tokens else np.ones(len(tokens), dtype=np.int64)
 
 
 def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -82,15 +88,21 @@ def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return column.cat.codes.to_numpy(np.int64), column.cat.categories
 
 
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct values of an integer array, sorted, and how often each occurs.
+def sum_by_key(keys: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct keys of an integer array (sorted), how often each occurs, and the sum of each of ``weights``.
 
     A sort and a comparison of neighbours: for the tens of millions of keys of a
     large corpus this is several times faster than ``np.unique``'s hash table.
     """
-    values = np.sort(values)
-    first = np.flatnonzero(np.r_[True, values[1:] != values[:-1]]) if len(values) else np.zeros(0, np.intp)
-    return values[first], np.diff(np.r_[first, len(values)])
+    if weights:
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+    else:
+        keys = np.sort(keys)
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.intp)
+    sums = [np.add.reduceat(np.asarray(w)[order].astype(np.int64), first) if len(first) else np.zeros(0, np.int64)
+            for w in weights]
+    return (keys[first], np.diff(np.r_[first, len(keys)]), *sums)
 
 
 def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = False) -> tuple[pd.DataFrame, pd.Series]:
@@ -103,7 +115,9 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     Parameters
     ----------
     tokens : DataFrame
-        The token table (``doc_id``, ``paragraph_id``, ``term``, ``words``).
+        The token table (``doc_id``, ``paragraph_id``, ``term``, ``words``),
+        or the count table (the same with ``count``; see
+        :meth:`~discourselab.text.TextPipeline.count_table`): the result is the same.
     groups : Series
         The group of each piece, indexed by ``doc_id`` (as from :func:`group_of`);
         tokens of pieces without a group are left out.
@@ -139,15 +153,15 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
 
     # each paragraph-term pair once, with its count
     kept = term >= 0
-    pairs, in_para = _distinct(para[kept] * n_terms + term[kept])
+    pairs, _, in_para = sum_by_key(para[kept] * n_terms + term[kept], row_counts(tokens)[kept])
     part, pair_term = np.divmod(pairs, n_terms)
     grouped = para_group[part] >= 0
     part, pair_term, in_para = part[grouped], pair_term[grouped], in_para[grouped]
     pair_keys = para_group[part] * n_terms + pair_term
-    keys, _ = _distinct(pair_keys)
+    keys, _ = sum_by_key(pair_keys)
     row = np.searchsorted(keys, pair_keys)
     count = np.bincount(row, weights=in_para, minlength=len(keys)).round().astype(np.int64)
-    doc_terms, _ = _distinct(para_doc[part] * n_terms + pair_term)
+    doc_terms, _ = sum_by_key(para_doc[part] * n_terms + pair_term)
     doc_keys = doc_group[doc_terms // n_terms] * n_terms + doc_terms % n_terms
     group_code, term_code = np.divmod(keys, n_terms)
     table = pd.DataFrame({
@@ -177,7 +191,7 @@ def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") 
     Parameters
     ----------
     tokens : DataFrame
-        The token table.
+        The token table or the count table.
     pieces : DataFrame
         With ``doc_id`` and the column ``by``.
     by : str

@@ -214,7 +214,7 @@ def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs
     Parameters
     ----------
     tokens : DataFrame
-        The token table.
+        The token table or the count table.
     pieces : DataFrame
         With ``doc_id`` and the column ``by``.
     by : str

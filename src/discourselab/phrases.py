@@ -5,6 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from nltk.collocations import BigramCollocationFinder
 from nltk.metrics import BigramAssocMeasures
+from nltk.probability import FreqDist
+
+from .frequency import sum_by_key
+from .text import run_pair_codes
 
 MEASURES = {
     "likelihood_ratio": BigramAssocMeasures.likelihood_ratio,
@@ -13,22 +17,35 @@ MEASURES = {
 }
 
 
-def term_runs(tokens: pd.DataFrame) -> list[list[str]]:
-    """Runs of consecutive counted terms; a stop word, number or paragraph end breaks a run."""
-    runs: list[list[str]] = []
-    current: list[str] = []
-    last_paragraph = None
-    for paragraph, term in tokens[["paragraph_id", "term"]].itertuples(index=False):
-        if paragraph != last_paragraph or term is None or term != term:  # NaN check
-            if len(current) > 1:
-                runs.append(current)
-            current = []
-            last_paragraph = paragraph
-        if term is not None and term == term:
-            current.append(term)
-    if len(current) > 1:
-        runs.append(current)
-    return runs
+def run_pairs(tokens: pd.DataFrame) -> pd.DataFrame:
+    """What NLTK's bigram finder counts in the runs of consecutive counted terms, as a table.
+
+    A run is broken by a stop word, a number or a paragraph's end. Each term of
+    a run of two or more is one row's ``first``, with the term after it in the
+    run as ``second`` (missing at the run's end, where NLTK pads the run).
+
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table, in corpus order.
+
+    Returns
+    -------
+    DataFrame
+        ``first``, ``second`` (categoricals with the token table's terms as
+        categories), ``count``; sorted by ``first``, then ``second``. The
+        same table as :meth:`~discourselab.text.TextPipeline.count_table` gives.
+    """
+    term = tokens["term"].astype("category")
+    paragraph = tokens["paragraph_id"].astype("category").cat.codes.to_numpy()
+    first, second = run_pair_codes(paragraph, term.cat.codes.to_numpy())
+    n = len(term.cat.categories) + 1
+    keys, count = sum_by_key(first * n + second + 1)
+    categories = term.cat.categories
+    pairs = pd.DataFrame({"first": pd.Categorical.from_codes(keys // n, categories=categories),
+                          "second": pd.Categorical.from_codes(keys % n - 1, categories=categories),
+                          "count": count})
+    return pairs
 
 
 def propose_phrases(tokens: pd.DataFrame, *, measure: str = "likelihood_ratio", min_count: int = 3,
@@ -39,13 +56,25 @@ def propose_phrases(tokens: pd.DataFrame, *, measure: str = "likelihood_ratio", 
     word breaks a run, so no candidate spans one). Terms that are already
     phrases are single tokens here, so the candidates are new.
 
+    Parameters
+    ----------
+    tokens : DataFrame
+        The token table, or its run pairs (:func:`run_pairs`, or the pairs of
+        :meth:`~discourselab.text.TextPipeline.count_table`): the finder gets
+        the same counts from either.
+
     Returns
     -------
     DataFrame
         ``candidate`` (the two terms, space-joined), ``count`` and ``score``
         (the association ``measure``: likelihood_ratio, pmi or dice), best first.
     """
-    finder = BigramCollocationFinder.from_documents(term_runs(tokens))
+    pairs = tokens if "first" in tokens else run_pairs(tokens)
+    first, second = pairs["first"].astype(object), pairs["second"].astype(object)
+    words = FreqDist({w: int(c) for w, c in pairs.groupby(first, observed=True)["count"].sum().items()})
+    linked = second.notna()
+    bigrams = FreqDist({pair: int(c) for pair, c in zip(zip(first[linked], second[linked]), pairs["count"][linked])})
+    finder = BigramCollocationFinder(words, bigrams)
     finder.apply_freq_filter(min_count)
     scored = finder.score_ngrams(MEASURES[measure])
     rows = [{"candidate": " ".join(pair), "count": finder.ngram_fd[pair], "score": score} for pair, score in scored]

@@ -292,7 +292,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
         with _timed(steps, "corpus tables", starts):
             write_corpus_tables(corpus, tmp)
         if jobs > 1:
-            with _timed(steps, "token tables", starts):
+            with _timed(steps, "term counts", starts):
                 warm_cache(corpus, by, seed, jobs)
         bar = tqdm(total=len(sources), desc="notebooks", unit="notebook", disable=not progress)
         cores = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
@@ -354,30 +354,31 @@ def _step_order(name: str) -> tuple:
 
 
 def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:
-    """Build the token tables every notebook reads (with and without the glossary) into the cache.
+    """Build the term counts every notebook reads (with and without the glossary) into the cache.
 
     Notebooks that run at the same time would otherwise each build them. Done
-    in forked processes, one per table, where the platform can fork; nothing
-    happens when the cache is off (:func:`discourselab.cache.cache_dir`).
+    in forked processes (``jobs`` at a time), where the platform can fork, so
+    that the memory of text processing goes back to the system when they end;
+    nothing happens when the cache is off (:func:`discourselab.cache.cache_dir`).
     """
     if cache_dir() is None:
         return
     variants = [{}, {"use_glossary": False}]
-    if "fork" not in multiprocessing.get_all_start_methods() or jobs < 2:
+    if "fork" not in multiprocessing.get_all_start_methods():
         for changes in variants:
-            _build_tokens(corpus, by, seed, changes)
+            _build_counts(corpus, by, seed, changes)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(variants)),
+    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(variants))),
                              mp_context=multiprocessing.get_context("fork")) as pool:
-        for done in [pool.submit(_build_tokens, corpus, by, seed, changes) for changes in variants]:
+        for done in [pool.submit(_build_counts, corpus, by, seed, changes) for changes in variants]:
             done.result()
 
 
-def _build_tokens(corpus: Corpus, by: list[str], seed: int, changes: dict) -> None:
+def _build_counts(corpus: Corpus, by: list[str], seed: int, changes: dict) -> None:
     from .study import Study
 
     with patch.dict(os.environ, {progress_env.ENV: "0"}):
-        Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes)).tokens
+        Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes)).counts
 
 
 def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict, starts: dict,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of
+from .frequency import group_of, row_counts
 from .keyness import bh_rejects, chi2_sf_1, compare_groups, log_likelihood, log_ratio
 
 ALPHA = 0.05
@@ -37,7 +37,7 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     Parameters
     ----------
     tokens, pieces : DataFrame
-        The token table and the pieces.
+        The token table (or the count table) and the pieces.
     by : str
         The grouping column.
     targets : DataFrame
@@ -56,8 +56,8 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         ``log_ratio_min`` and ``log_ratio_max`` over the reruns that found it.
     """
     groups = group_of(pieces, by)
-    kept = tokens.loc[tokens["term"].notna(), ["doc_id", "term"]]
-    per_piece = kept.groupby(["doc_id", "term"], observed=True).size().unstack(fill_value=0)
+    kept = tokens.loc[tokens["term"].notna(), ["doc_id", "term"]].assign(count=row_counts(tokens)[tokens["term"].notna()])
+    per_piece = kept.groupby(["doc_id", "term"], observed=True)["count"].sum().unstack(fill_value=0)
     per_piece = per_piece.reindex(pieces["doc_id"], fill_value=0)
     words = tokens.groupby("doc_id", observed=True)["words"].sum().reindex(pieces["doc_id"], fill_value=0)
     terms = per_piece.columns

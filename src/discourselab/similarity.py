@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from .frequency import group_of
+from .frequency import group_of, row_counts
 from .text import word_tokens
 
 #: Defaults for TF-IDF (stated, and passed to scikit-learn as given).
@@ -58,7 +58,7 @@ def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None
     Parameters
     ----------
     tokens : DataFrame
-        The token table.
+        The token table or the count table.
     labels : Series
         A label for each piece (index ``doc_id``): the piece itself, its group, ...
     order : list of str, optional
@@ -78,7 +78,7 @@ def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None
     row = row_of[doc.cat.codes.to_numpy()[keep]]
     column = term.cat.codes.to_numpy()[keep]
     shape = (len(rows), len(term.cat.categories))
-    counts = coo_matrix((np.ones(len(row), dtype=np.int64), (row, column)), shape=shape).tocsr()
+    counts = coo_matrix((row_counts(tokens)[keep], (row, column)), shape=shape).tocsr()
     used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
     present = np.flatnonzero(np.bincount(row, minlength=len(rows)) > 0) if len(row) else np.zeros(0, int)
     if order is not None:

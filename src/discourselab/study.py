@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cached_table, content_key, digest
+from .cache import cached_object, cached_table, content_key, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms
 from .keyness import compare_groups
@@ -38,8 +38,9 @@ class Study:
     def tokens(self) -> pd.DataFrame:
         """The token table of every paragraph (see :meth:`TextPipeline.token_table`).
 
-        Cached on disk by the content hash of the paragraphs and of the text
-        settings with their word lists (see :mod:`discourselab.cache`).
+        A row per token: the notebooks use the smaller :attr:`counts` and
+        :attr:`pairs` instead, and :meth:`tokens_of` for the paragraphs a
+        concordance shows. Cached on disk like :attr:`counts`.
         """
         paragraphs = self.corpus.paragraphs
 
@@ -48,6 +49,36 @@ class Study:
                 paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
 
         return cached_table("tokens", self.key, build)
+
+    @cached_property
+    def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        paragraphs = self.corpus.paragraphs
+
+        def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+            return self.pipeline.count_table(
+                paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
+
+        return cached_object("counts", self.key, build)
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Term counts per paragraph (see :meth:`TextPipeline.count_table`).
+
+        Made in one pass over the texts with :attr:`pairs`, and cached on disk
+        by the content hash of the paragraphs and of the text settings with
+        their word lists (see :mod:`discourselab.cache`).
+        """
+        return self._counted[0]
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        """Adjacent terms in runs, for the phrase finder (see :func:`discourselab.phrases.run_pairs`)."""
+        return self._counted[1]
+
+    def tokens_of(self, paragraph_ids) -> pd.DataFrame:
+        """The token table of some paragraphs only (analysed again; e.g. those a concordance shows)."""
+        paragraphs = self.corpus.paragraphs
+        return self.pipeline.token_table(paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))])
 
     @cached_property
     def key(self) -> str:
@@ -71,7 +102,7 @@ class Study:
         """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column."""
         columns = by or ["doc_id", *self.by]
         return self._cached("frequencies", {"by": columns}, lambda: pd.concat(
-            [count_terms(self.tokens, self.pieces, b) for b in columns], ignore_index=True))
+            [count_terms(self.counts, self.pieces, b) for b in columns], ignore_index=True))
 
     def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
         """:func:`~discourselab.keyness.compare_groups` for each grouping column.
@@ -86,7 +117,7 @@ class Study:
             for column in columns:
                 n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
                 pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
-                tables.append(compare_groups(self.tokens, self.pieces, column, pairs=pairs, **options))
+                tables.append(compare_groups(self.counts, self.pieces, column, pairs=pairs, **options))
             return pd.concat(tables, ignore_index=True)
 
         return self._cached("keyness", {"by": columns, **options}, build)
@@ -128,8 +159,8 @@ def variant_usage(study: Study, by: str = "file") -> pd.DataFrame:
     glossary = TextPipeline(study.settings).glossary
     plain = study.with_settings(use_glossary=False)
     wanted = set(glossary) | set(glossary.values())
-    tokens = plain.tokens
-    counts = count_terms(tokens[tokens["term"].isin(wanted)], plain.pieces, by)  # only counts are used
+    found = plain.counts
+    counts = count_terms(found[found["term"].isin(wanted)], plain.pieces, by)  # only counts are used
     rows = []
     for concept in sorted(set(glossary.values())):
         variants = sorted({concept, *(v for v, c in glossary.items() if c == concept)})

@@ -140,6 +140,10 @@ PARALLEL_TEXTS = 2000
 #: Columns of the token table, in order.
 TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
 _STRING_COLUMNS = ["doc_id", "paragraph_id", "token", "term"]
+#: Columns of the count table, in order.
+COUNT_COLUMNS = ["doc_id", "paragraph_id", "term", "count", "words"]
+#: Columns of the run-pair table, in order.
+PAIR_COLUMNS = ["first", "second", "count"]
 _NUMBER = "\x00number"
 
 
@@ -446,6 +450,72 @@ class TextPipeline:
                 table[column] = arrays[column]
         return pd.DataFrame(table)
 
+    def count_table(self, paragraphs: pd.DataFrame, *, progress=None,
+                    chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Each paragraph's term counts, and the run pairs of the phrase finder, in one pass.
+
+        The token table summed by paragraph and term: every analysis that needs
+        only counts (frequencies, dispersion, keyness, TF-IDF, similarity,
+        topics on paragraphs) gets the same numbers from it. Only one chunk's
+        tokens are held at a time, so memory grows with the paragraphs' distinct
+        terms, not with every token (a fifth of the token table on a large corpus).
+
+        Parameters
+        ----------
+        paragraphs : DataFrame
+            With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``).
+        progress : callable, optional
+            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
+
+        Returns
+        -------
+        counts : DataFrame
+            One row per paragraph and term, and one per paragraph for its stop
+            words and numbers (``term`` missing): ``doc_id``, ``paragraph_id``,
+            ``term`` (categoricals with sorted categories), ``count`` (tokens)
+            and ``words`` (running words they span). In corpus order, then by term.
+        pairs : DataFrame
+            :func:`discourselab.phrases.run_pairs` of the token table, counted
+            chunk by chunk: ``first``, ``second`` (missing: the end of a run), ``count``.
+        """
+        from .frequency import sum_by_key
+
+        rows = paragraphs[["doc_id", "paragraph_id", "text"]]
+        starts = range(0, len(rows), chunk)
+        if progress is not None:
+            starts = progress(starts, total=len(starts))
+        position: dict[str, int] = {}
+        codes: dict[str, dict] = {c: {} for c in _STRING_COLUMNS}
+        codes["term"][None] = -1
+        parts, pair_parts = [], []
+        for i in starts:
+            arrays = self._token_chunk(rows.iloc[i:i + chunk], position, codes)
+            codes["token"].clear()  # surface forms are not kept: new codes per chunk
+            para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
+            keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
+            first_para = int(para[0]) if len(para) else 0
+            para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int64)
+            para_doc[para - first_para] = arrays["doc_id"]
+            parts.append((keys, count, words, para_doc[(keys >> 32) - first_para]))
+            first, second = run_pair_codes(para, term)
+            pair_parts.append(sum_by_key((first << 32) | (second + 1))[:2])
+        keys, count, words, doc = (np.concatenate([p[j] for p in parts]) if parts else np.zeros(0, np.int64)
+                                   for j in range(4))
+        terms = [v for v in codes["term"] if v is not None]
+        term = _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms)
+        counts = pd.DataFrame({
+            "doc_id": _sorted_categorical(doc.astype(np.int32), list(codes["doc_id"])),
+            "paragraph_id": _sorted_categorical((keys >> 32).astype(np.int32), list(codes["paragraph_id"])),
+            "term": term, "count": count.astype(np.int32), "words": words.astype(np.int32)})
+        counts = counts.take(np.lexsort((term.codes, keys >> 32))).reset_index(drop=True)
+        keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
+        weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
+        keys, _, count = sum_by_key(keys, weights)
+        pairs = pd.DataFrame({"first": _sorted_categorical((keys >> 32).astype(np.int32), terms),
+                              "second": _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms),
+                              "count": count})
+        return counts, _sorted_pairs(pairs)
+
     def _token_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
         doc_codes, para_codes, token_codes, term_codes = (codes[c] for c in _STRING_COLUMNS)
@@ -630,6 +700,27 @@ def _codes(codes: dict, values) -> list[int]:
                     code = codes[value] = len(codes) - (None in codes)
                 found[i] = code
     return found
+
+
+def run_pair_codes(paragraph: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each term in a run of two or more, and the term after it in its run (-1 at the run's end).
+
+    A run is a stretch of consecutive counted terms (codes >= 0) in one
+    paragraph: a stop word, number (-1) or new paragraph ends it.
+    """
+    term = np.asarray(term, dtype=np.int64)
+    paragraph = np.asarray(paragraph)
+    link = (term[:-1] >= 0) & (term[1:] >= 0) & (paragraph[:-1] == paragraph[1:])  # i and i + 1 in one run
+    has_next, has_previous = np.r_[link, False], np.r_[False, link]
+    member = has_next | has_previous
+    second = np.where(has_next, np.r_[term[1:], -1], -1)
+    return term[member], second[member]
+
+
+def _sorted_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Run pairs sorted by first term, then second (the end of a run first)."""
+    order = np.lexsort((pairs["second"].cat.codes, pairs["first"].cat.codes))
+    return pairs.take(order).reset_index(drop=True)
 
 
 def _sorted_categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:

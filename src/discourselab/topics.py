@@ -35,7 +35,7 @@ from sklearn.decomposition import NMF, LatentDirichletAllocation
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from .errors import CorpusError
-from .frequency import group_of, in_groups
+from .frequency import group_of, in_groups, row_counts
 
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
@@ -70,7 +70,7 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
     Parameters
     ----------
     tokens : DataFrame
-        The token table.
+        The token table, or the count table for paragraphs.
     unit : "paragraph" or "chunk"
         Paragraphs, or consecutive runs of ``chunk_words`` running words within a piece.
     min_df : int
@@ -94,6 +94,8 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         paragraph = tokens["paragraph_id"].astype("category")
         key = paragraph.cat.codes.to_numpy()
     elif unit == "chunk":
+        if "count" in tokens:
+            raise ValueError("chunks are cut at running words: they need the token table, not the count table")
         running = pd.Series(words).groupby(doc_codes, sort=False).cumsum().to_numpy() - words  # within the piece
         chunk = running // chunk_words
         key = doc_codes.astype(np.int64) * (int(chunk.max(initial=0)) + 1) + chunk
@@ -109,7 +111,7 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
     docs = pd.DataFrame({"doc_id": doc_ids, "unit_id": unit_ids,
                          "words": np.bincount(units, weights=words, minlength=len(first)).astype(words.dtype)})
     has = term.cat.codes.to_numpy() >= 0
-    counts = coo_matrix((np.ones(int(has.sum()), dtype=np.int64), (units[has], term.cat.codes.to_numpy()[has])),
+    counts = coo_matrix((row_counts(tokens)[has], (units[has], term.cat.codes.to_numpy()[has])),
                         shape=(len(first), len(term.cat.categories))).tocsr()
     frequent = np.bincount(counts.indices, minlength=counts.shape[1]) >= max(1, min(min_df, len(first)))
     keep = np.flatnonzero(frequent)

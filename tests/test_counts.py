@@ -1,0 +1,87 @@
+"""The count table gives every count-based analysis the numbers of the token table, at a fraction of its size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SEED_MANIFEST
+from discourselab.context import collocates, concordance, query_paragraphs
+from discourselab.corpus import load_corpus
+from discourselab.frequency import count_terms, group_of
+from discourselab.keyness import compare_groups
+from discourselab.robustness import leave_one_out
+from discourselab.similarity import term_counts
+from discourselab.text import TextPipeline
+from discourselab.topics import build_documents
+
+
+@pytest.fixture(scope="module")
+def seed():
+    corpus = load_corpus(SEED_MANIFEST)
+    pipe = TextPipeline()
+    counts, _ = pipe.count_table(corpus.paragraphs)
+    return corpus, pipe, pipe.token_table(corpus.paragraphs), counts
+
+
+def _plain(table):
+    return table.astype({c: object for c in ("doc_id", "paragraph_id", "term")})
+
+
+def test_count_table_sums_the_token_table_by_paragraph_and_term(seed):
+    corpus, pipe, tokens, counts = seed
+    expected = (_plain(tokens).groupby(["paragraph_id", "term"], dropna=False, sort=False)
+                .agg(doc_id=("doc_id", "first"), count=("words", "size"), words=("words", "sum")).reset_index())
+    key = ["paragraph_id", "term"]
+    got = _plain(counts).sort_values(key, na_position="first").reset_index(drop=True)
+    expected = expected.sort_values(key, na_position="first").reset_index(drop=True)[got.columns]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert counts["count"].sum() == len(tokens) and len(counts) < len(tokens) / 2
+    # in corpus order, stop words and numbers (term missing) first in each paragraph
+    order = {p: i for i, p in enumerate(corpus.paragraphs["paragraph_id"])}
+    assert (np.diff(counts["paragraph_id"].astype(object).map(order).to_numpy()) >= 0).all()
+    # counted in chunks of a few paragraphs: the same table
+    pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
+
+
+@pytest.mark.parametrize("by", ["author", "role", "doc_id"])
+def test_frequencies_and_keyness_are_the_same(seed, by):
+    corpus, _, tokens, counts = seed
+    pd.testing.assert_frame_equal(count_terms(counts, corpus.pieces, by), count_terms(tokens, corpus.pieces, by))
+    pairs = "all" if by == "role" else None
+    pd.testing.assert_frame_equal(compare_groups(counts, corpus.pieces, by, pairs=pairs),
+                                  compare_groups(tokens, corpus.pieces, by, pairs=pairs))
+
+
+def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
+    corpus, _, tokens, counts = seed
+    labels = group_of(corpus.pieces, "doc_id")
+    (a, rows_a, terms_a), (b, rows_b, terms_b) = term_counts(counts, labels), term_counts(tokens, labels)
+    assert (a != b).nnz == 0 and list(rows_a) == list(rows_b) and list(terms_a) == list(terms_b)
+    targets = compare_groups(tokens, corpus.pieces, "role").query("g2 > 0 and q < 0.05").groupby("group").head(5)
+    assert len(targets) > 3
+    pd.testing.assert_frame_equal(leave_one_out(counts, corpus.pieces, "role", targets),
+                                  leave_one_out(tokens, corpus.pieces, "role", targets))
+    ours, theirs = build_documents(counts), build_documents(tokens)
+    assert (ours.counts != theirs.counts).nnz == 0 and list(ours.vocabulary) == list(theirs.vocabulary)
+    pd.testing.assert_frame_equal(ours.docs, theirs.docs)
+    with pytest.raises(ValueError, match="need the token table"):
+        build_documents(counts, unit="chunk")
+
+
+def test_concordance_and_collocates_from_the_paragraphs_with_the_query(seed):
+    corpus, pipe, tokens, counts = seed
+    queries = ["grass-roots", "party building", "masses", "aspects"]  # "aspects": a stop word, found as written
+    wanted = query_paragraphs(counts, corpus.paragraphs, queries, pipe)
+    assert 0 < len(wanted) < len(corpus.paragraphs)
+    paragraphs = corpus.paragraphs
+    some = pipe.token_table(paragraphs[paragraphs["paragraph_id"].isin(wanted)])
+    for query in queries:
+        lines = concordance(some, paragraphs, corpus.pieces, query, pipe)
+        assert len(lines) > 0
+        pd.testing.assert_frame_equal(lines, concordance(tokens, paragraphs, corpus.pieces, query, pipe))
+        if query != "aspects":
+            near = collocates(some, corpus.pieces, query, pipe, counts=counts)
+            assert len(near) > 0
+            pd.testing.assert_frame_equal(near, collocates(tokens, corpus.pieces, query, pipe))
