@@ -473,7 +473,8 @@ class TextPipeline:
             One row per paragraph and term, and one per paragraph for its stop
             words and numbers (``term`` missing): ``doc_id``, ``paragraph_id``,
             ``term`` (categoricals with sorted categories), ``count`` (tokens)
-            and ``words`` (running words they span). In corpus order, then by term.
+            and ``words`` (running words they span). In corpus order; within a
+            paragraph, stop words first, then terms in order of first appearance in the corpus.
         pairs : DataFrame
             :func:`discourselab.phrases.run_pairs` of the token table, counted
             chunk by chunk: ``first``, ``second`` (missing: the end of a run), ``count``.
@@ -496,18 +497,19 @@ class TextPipeline:
             first_para = int(para[0]) if len(para) else 0
             para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int64)
             para_doc[para - first_para] = arrays["doc_id"]
-            parts.append((keys, count, words, para_doc[(keys >> 32) - first_para]))
+            parts.append((keys, count.astype(np.int32), words.astype(np.int32),
+                          para_doc[(keys >> 32) - first_para].astype(np.int32)))
             first, second = run_pair_codes(para, term)
             pair_parts.append(sum_by_key((first << 32) | (second + 1))[:2])
-        keys, count, words, doc = (np.concatenate([p[j] for p in parts]) if parts else np.zeros(0, np.int64)
+        keys, count, words, doc = (np.concatenate([p[j] for p in parts]) if parts else np.zeros(0, np.int32)
                                    for j in range(4))
+        del parts
         terms = [v for v in codes["term"] if v is not None]
-        term = _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms)
         counts = pd.DataFrame({
-            "doc_id": _sorted_categorical(doc.astype(np.int32), list(codes["doc_id"])),
+            "doc_id": _sorted_categorical(doc, list(codes["doc_id"])),
             "paragraph_id": _sorted_categorical((keys >> 32).astype(np.int32), list(codes["paragraph_id"])),
-            "term": term, "count": count.astype(np.int32), "words": words.astype(np.int32)})
-        counts = counts.take(np.lexsort((term.codes, keys >> 32))).reset_index(drop=True)
+            "term": _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms),
+            "count": count, "words": words}, copy=False)
         keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         keys, _, count = sum_by_key(keys, weights)
