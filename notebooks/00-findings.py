@@ -39,7 +39,7 @@ from discourselab.io import show_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
-from discourselab.similarity import burrows_delta, cosine_table, grouping_tests, similarity_pairs, tfidf_from_tokens
+from discourselab.similarity import cosine_table, grouping_tests, similarity_pairs, tfidf_from_tokens
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -78,7 +78,7 @@ display(Markdown(
     + (f", written {int(years.min())}–{int(years.max())}" if len(years) else "")
     + f", in {n_of(len(per_group), group + ' group')}: "
     + "; ".join(f"{g} ({n_of(r.pieces_n, 'piece')}, {r.words:,} words)" for g, r in per_group.iterrows()) + ". "
-    f"{n_of(len(study.corpus.audit), 'line')} of the raw files are not text of any piece (headers, footers, titles, "
+    f"{n_of(study.corpus.audit_lines, 'line')} of the raw files are not text of any piece (headers, footers, titles, "
     "bylines) and are listed with their reasons in the audit ([01-corpus](01-corpus.ipynb)).\n\n"
     "All analyses share one text pipeline: tokens folded for typography and spelling, lemmatized, multiword "
     "expressions joined, stop words removed, and renderings of one concept by different translators merged by a "
@@ -210,7 +210,7 @@ headlines.append((f"headline-topics-by-{group}",
 # %%
 names = pieces["doc_id"].tolist()
 matrix, _, _ = tfidf_from_tokens(study.counts, group_of(pieces, "doc_id"), order=names)
-pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(pieces), pieces)
+pairs = similarity_pairs(cosine_table(matrix, names), study.delta(), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
 tests = pd.DataFrame([test for c in columns
                       for test in grouping_tests(pairs, pieces, c, ("cosine", "delta"), seed=seed)],

@@ -88,11 +88,12 @@ display(Markdown(
 
 # %%
 audit = study.corpus.audit
-n_lines = len(audit) + len(study.corpus.paragraphs)
+n_paragraphs = int(pieces["paragraphs"].sum())
+n_lines = len(audit) + n_paragraphs
 summary = audit.groupby("reason").agg(lines=("line", "size"), files=("file", "nunique"),
                                       example=("text", lambda s: next((t for t in s if t.strip()), "")[:70]))
 display(Markdown(
-    f"Of {n_lines:,} raw lines, {len(study.corpus.paragraphs):,} are paragraphs of a piece and "
+    f"Of {n_lines:,} raw lines, {n_paragraphs:,} are paragraphs of a piece and "
     f"{len(audit):,} were left out, {int((audit['reason'] == 'blank line').sum()):,} of them blank."
 ))
 display(summary.sort_values("lines", ascending=False))
@@ -102,7 +103,7 @@ display(summary.sort_values("lines", ascending=False))
 # The plain type/token ratio (TTR) falls as a text grows, so it would rank short pieces as "richer" whatever their vocabulary. The moving-average type/token ratio (MATTR; Covington and McFall 2010) averages the TTR over every window of a fixed number of words, so it does not depend on length.
 
 # %%
-diversity = dl.measure_diversity(pieces)
+diversity = dl.measure_diversity(study.corpus.piece_texts())
 diversity = diversity.merge(pieces[["doc_id", group]], on="doc_id")
 write_table(diversity, "diversity", study.out_dir)
 fig = plots.plot_diversity(diversity, color_by=diversity[group])

@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 from discourselab import plots
 from discourselab.frequency import group_of
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import (TFIDF_DEFAULTS, burrows_delta, cluster, cosine_table, distinctive_terms,
+from discourselab.similarity import (TFIDF_DEFAULTS, cluster, cosine_table, distinctive_terms,
                                      grouping_tests, similarity_pairs, tfidf_from_tokens)
 from discourselab.study import open_study
 
@@ -82,7 +82,7 @@ display(Markdown(
 names = study.pieces["doc_id"].tolist()
 matrix, _, _ = tfidf_from_tokens(study.counts, group_of(study.pieces, "doc_id"), order=names)
 cosine = cosine_table(matrix, names)
-delta = burrows_delta(study.pieces, mfw=mfw)
+delta = study.delta(mfw)  # Burrows' Delta (similarity.burrows_delta), cached for notebook 00
 pairs = similarity_pairs(cosine, delta, study.pieces)
 write_table(pairs, "similarity", study.out_dir)
 topic_tree, style_tree = cluster(matrix, metric="cosine"), cluster(delta)

@@ -110,7 +110,7 @@ display(chosen_terms.groupby("topic")["term"].agg(", ".join).rename("top terms")
 
 # %%
 passages = tm.representative(chosen_fit, documents.docs, n=2)
-texts = (study.corpus.paragraphs.set_index("paragraph_id")["text"] if unit == "paragraph"
+texts = (study.corpus.paragraphs_of(passages["unit_id"]).set_index("paragraph_id")["text"] if unit == "paragraph"
          else pd.Series(dtype=str))
 display(HTML(tm.render_passages(passages, texts, labels)))
 

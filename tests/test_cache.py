@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from discourselab import cache
+from discourselab import CorpusError, cache
 from discourselab.study import open_study
 from discourselab.text import Settings
 
@@ -110,3 +110,42 @@ def test_corpus_comes_from_the_cache_until_a_file_changes(cache_folder, mini_cop
     text.write_text(text.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
     changed = corpus_module.load_corpus(mini_copy)
     assert changed.paragraphs["text"].str.contains("added later").any()
+
+
+def test_cached_corpus_reads_its_texts_only_when_used(cache_folder, mini_copy, monkeypatch):
+    import pickle
+
+    import discourselab.corpus as corpus_module
+
+    parsed = corpus_module.load_corpus(mini_copy)
+    assert parsed._store.holds("paragraphs")  # the parsing process keeps what it made
+    corpus = corpus_module.load_corpus(mini_copy)
+    assert not corpus._store.holds("paragraphs") and not corpus._store.holds("audit")
+    assert "text" not in corpus.pieces and corpus.audit_lines == len(parsed.audit)
+    # a study finds its cached counts from the corpus's hash, without the texts
+    study = open_study(mini_copy)
+    study.counts
+    again = open_study(mini_copy)
+    again.counts
+    assert not again.corpus._store.holds("paragraphs")
+    pd.testing.assert_frame_equal(corpus.paragraphs, parsed.paragraphs)
+    pd.testing.assert_frame_equal(corpus.audit, parsed.audit)
+    assert corpus._store.holds("paragraphs")
+    assert not pickle.loads(pickle.dumps(corpus))._store.holds("paragraphs")  # the texts are not pickled
+    chosen = corpus.paragraphs_of(["p1:2", "p3:1"])
+    assert chosen["paragraph_id"].tolist() == ["p1:2", "p3:1"]
+    corpus.release()
+    assert not corpus._store.holds("paragraphs")
+    corpus.paragraphs_of(["p1:2"])
+    assert not corpus._store.holds("paragraphs")  # read for a few paragraphs, not kept
+    # an entry the cache has lost is parsed again; if the files changed meanwhile, that is an error
+    for entry in cache_folder.glob("paragraphs-*.pkl"):
+        entry.unlink()
+    pd.testing.assert_frame_equal(corpus.paragraphs, parsed.paragraphs)
+    corpus.release()
+    for entry in cache_folder.glob("paragraphs-*.pkl"):
+        entry.unlink()
+    text = mini_copy.parent / "texts" / "c.txt"
+    text.write_text(text.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="changed after the corpus was loaded"):
+        corpus.paragraphs

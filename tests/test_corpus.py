@@ -8,6 +8,7 @@ import pytest
 from conftest import SEED_MANIFEST, edit_manifest
 from discourselab import CorpusError, load_corpus, write_manifest_template
 from discourselab.corpus import iter_paragraphs, read_lines
+from discourselab.text import count_words
 
 
 def assert_nothing_lost(corpus):
@@ -27,7 +28,12 @@ def test_mini_pieces_and_paragraphs(mini_manifest):
     p1 = corpus.paragraphs[corpus.paragraphs["doc_id"] == "p1"]
     assert p1["line"].tolist() == [4, 6]  # line 5 holds a single space: blank
     assert p1["paragraph_id"].tolist() == ["p1:1", "p1:2"]
-    assert corpus.pieces.loc[3, "text"].startswith("Social governance needs theory")
+    texts = dict(corpus.piece_texts())
+    assert list(texts) == ["p1", "p2", "p3", "p4"]
+    assert texts["p4"].startswith("Social governance needs theory")
+    assert texts["p1"] == "\n\n".join(p1["text"])
+    assert corpus.pieces["words"].tolist() == [count_words(t) for t in texts.values()]
+    assert "text" not in corpus.pieces and corpus.audit_lines == len(corpus.audit)
     assert corpus.metadata_columns == ["author", "affiliation", "role", "venue", "date", "title"]
 
 
@@ -69,7 +75,7 @@ def test_bom_crlf_and_declared_encoding(mini_copy):
     (texts / "c.txt").write_bytes("Cy Scholar\nSocial governance needs café.\n".encode("latin-1"))
     edit_manifest(mini_copy, 3, encoding="latin-1")
     corpus = load_corpus(mini_copy)
-    assert "café" in corpus.pieces.loc[3, "text"]
+    assert "café" in dict(corpus.piece_texts())["p4"]
 
 
 # --- bad input: one clear message naming the manifest line and the file -------------------

@@ -41,3 +41,4 @@ def test_measure_diversity_columns():
     assert table.loc[0, ["tokens", "types"]].tolist() == [5, 3]
     assert table.loc[0, "ttr"] == pytest.approx(3 / 5)
     assert table.loc[0, "mattr"] == pytest.approx(1.0)
+    pd.testing.assert_frame_equal(measure_diversity(zip(pieces["doc_id"], pieces["text"]), window=3), table)

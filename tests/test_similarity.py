@@ -35,6 +35,8 @@ def test_burrows_delta_three_texts_by_hand():
     assert delta.loc["t1", "t3"] == pytest.approx(0.59604, abs=1e-4)
     assert delta.loc["t2", "t3"] == pytest.approx(1.26339, abs=1e-4)
     assert (np.diag(delta) == 0).all() and np.allclose(delta, delta.T)
+    # the same from (doc_id, text) pairs, as Corpus.piece_texts gives them one at a time
+    pd.testing.assert_frame_equal(burrows_delta(iter(zip(pieces["doc_id"], pieces["text"])), mfw=2), delta)
 
 
 def paragraphs_of(pieces: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +70,7 @@ def test_tfidf_from_tokens_equals_the_vectorizer_on_the_texts(mini_manifest):
     tokens = pipeline.token_table(corpus.paragraphs)
     ids = corpus.pieces["doc_id"]
     matrix, rows, terms = tfidf_from_tokens(tokens, pd.Series(ids.to_numpy(), index=ids))
-    vectorizer, expected = fit_tfidf(corpus.pieces.set_index("doc_id")["text"].sort_index(), pipeline)
+    vectorizer, expected = fit_tfidf(pd.Series(dict(corpus.piece_texts())).sort_index(), pipeline)
     assert terms.tolist() == vectorizer.get_feature_names_out().tolist()
     assert rows.tolist() == sorted(corpus.pieces["doc_id"])
     assert np.allclose(matrix.toarray(), expected.toarray())

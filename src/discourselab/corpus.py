@@ -25,14 +25,16 @@ Exclusion rules live in data, never in code: an optional CSV file (by default
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from . import config
-from .cache import cached_object, digest
+from .cache import cache_dir, cached_object, content_key
 from .errors import CorpusError
 from .text import count_words
 
@@ -47,6 +49,46 @@ REASON_BLANK = "blank line"
 REASON_OUTSIDE = "outside every piece's start and end markers"
 
 
+class _Store:
+    """A corpus's paragraphs (with their texts) and audit: held, or read from the cache when first needed.
+
+    With a cache ``key`` the tables can be let go (:meth:`release`) and read
+    again; they are not pickled with the corpus, so the cached corpus and a
+    notebook that needs only its pieces stay small whatever the corpus's size.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], key: str | None = None, source: tuple | None = None,
+                 content_hash: str = ""):
+        self._tables = dict(tables)
+        self.key, self.source, self.content_hash = key, source, content_hash
+
+    def get(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            self._tables[name] = cached_object(name, self.key, lambda: self._parse_again(name))
+        return self._tables[name]
+
+    def _parse_again(self, name: str) -> pd.DataFrame:
+        """The table, when the cache has lost it: from the files, which must not have changed."""
+        corpus = _load(*self.source)
+        if corpus.content_hash != self.content_hash:
+            raise CorpusError(f"the texts of {self.source[0]} changed after the corpus was loaded; load it again")
+        return corpus._store.get(name)
+
+    def holds(self, name: str) -> bool:
+        return name in self._tables
+
+    def release(self, name: str | None = None) -> None:
+        if self.key is not None and cache_dir() is not None:
+            for held in [name] if name else list(self._tables):
+                self._tables.pop(held, None)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.key is not None:
+            state["_tables"] = {}
+        return state
+
+
 @dataclass(frozen=True)
 class Corpus:
     """A loaded corpus.
@@ -56,8 +98,7 @@ class Corpus:
     pieces : DataFrame
         One row per piece: every manifest column, then ``file`` (path relative
         to the manifest's folder), ``first_line`` and ``last_line`` (1-based,
-        inclusive), ``paragraphs`` (count), ``words`` (count) and ``text``
-        (paragraphs joined by blank lines).
+        inclusive), ``paragraphs`` (count) and ``words`` (count).
     paragraphs : DataFrame
         One row per paragraph: ``doc_id``, ``paragraph_id`` (``doc_id:n``),
         ``paragraph`` (n, from 1), ``file``, ``line`` (1-based) and ``text``.
@@ -68,19 +109,73 @@ class Corpus:
     manifest_path : Path
     files : tuple of Path
         Every input file: the manifest, the rules file if any, the texts.
+    content_hash : str
+        sha256 of every paragraph's ids and text (see :func:`discourselab.cache.content_key`).
+    audit_lines : int
+        Rows of ``audit``.
+
+    Notes
+    -----
+    A corpus from the cache holds only its pieces until ``paragraphs`` or
+    ``audit`` is first used; those are then read from the cache, and
+    :meth:`release` lets them go again. So a notebook that works from cached
+    term counts never holds the texts.
     """
 
     pieces: pd.DataFrame
-    paragraphs: pd.DataFrame
-    audit: pd.DataFrame
     manifest_path: Path
     files: tuple[Path, ...]
+    content_hash: str
+    audit_lines: int
+    _store: _Store = field(repr=False, compare=False)
+
+    @property
+    def paragraphs(self) -> pd.DataFrame:
+        return self._store.get("paragraphs")
+
+    @property
+    def audit(self) -> pd.DataFrame:
+        return self._store.get("audit")
+
+    def piece_texts(self):
+        """Each piece's text (see :func:`piece_texts`)."""
+        return piece_texts(self.paragraphs)
+
+    def paragraphs_of(self, paragraph_ids) -> pd.DataFrame:
+        """Some paragraphs only (rows of :attr:`paragraphs`); texts not held before are let go again."""
+        held = self._store.holds("paragraphs")
+        paragraphs = self.paragraphs
+        chosen = paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))]
+        if not held:
+            self._store.release("paragraphs")
+        return chosen
+
+    def release(self) -> None:
+        """Let go of the paragraphs and audit, when the cache can give them again (else keep them)."""
+        self._store.release()
 
     @property
     def metadata_columns(self) -> list[str]:
         """Manifest columns a user may group by (all but ``doc_id`` and layout)."""
         manifest_cols = self.pieces.columns[: list(self.pieces.columns).index("file")]
         return [c for c in manifest_cols if c not in LAYOUT_COLUMNS and c != "doc_id"]
+
+
+def piece_texts(paragraphs: pd.DataFrame) -> Iterator[tuple[str, str]]:
+    """Each piece's text, its paragraphs joined by blank lines, one piece at a time.
+
+    Parameters
+    ----------
+    paragraphs : DataFrame
+        With ``doc_id`` and ``text``, a piece's paragraphs in order (as :attr:`Corpus.paragraphs`).
+
+    Yields
+    ------
+    (doc_id, text)
+        In order of each piece's first paragraph.
+    """
+    for doc_id, texts in paragraphs.groupby("doc_id", sort=False)["text"]:
+        yield doc_id, "\n\n".join(texts)
 
 
 def _where(manifest: Path, row: int, doc_id: str | None = None) -> str:
@@ -308,14 +403,25 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     -----
     A loaded corpus is cached (:mod:`discourselab.cache`) under a hash of the
     content and location of every input file, so that the notebooks of a run
-    do not each parse the texts again; any change to a file loads it anew.
+    do not each parse the texts again; any change to a file loads it anew. Its
+    paragraphs and audit are cached apart from its pieces and read only when
+    used (see :class:`Corpus`).
     """
     manifest_path = Path(manifest_path)
     rules_path = _rules_path(manifest_path, rules_path)
     key = _inputs_key(manifest_path, rules_path)
     if key is None:
         return _load(manifest_path, rules_path)
-    corpus = cached_object("corpus", key, lambda: _load(manifest_path, rules_path))
+
+    def parse() -> Corpus:
+        corpus = _load(manifest_path, rules_path)
+        for name in ("paragraphs", "audit"):
+            cached_object(name, key, lambda: corpus._store.get(name))
+        tables = {name: corpus._store.get(name) for name in ("paragraphs", "audit")}
+        # held here, not pickled: the cached corpus is its pieces and where to find the rest
+        return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash))
+
+    corpus = cached_object("corpus", key, parse)
     # the paths as this caller gave them (the cached corpus may come from another working folder)
     given = (manifest_path, *([Path(rules_path)] if rules_path else []))
     return replace(corpus, manifest_path=manifest_path, files=given + corpus.files[len(given):])
@@ -325,12 +431,17 @@ def _inputs_key(manifest_path: Path, rules_path) -> str | None:
     """Content hash of every input file with its location, or None when one cannot be read.
 
     With None the corpus is loaded without the cache, which then says what is wrong.
+    The files are read one at a time.
     """
     try:
         manifest = read_manifest(manifest_path)
         paths = [manifest_path, *([Path(rules_path)] if rules_path else [])]
         paths += sorted({_text_path(manifest_path.parent, rec, "") for rec in manifest.itertuples()})
-        return digest(*[str(p.resolve()) for p in paths], *[p.read_bytes() for p in paths])
+        hasher = hashlib.sha256()
+        for path in paths:
+            hasher.update(f"{path.resolve()}\x1f".encode("utf-8", "surrogatepass"))
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+        return hasher.hexdigest()
     except (CorpusError, OSError):
         return None
 
@@ -346,7 +457,10 @@ def _load(manifest_path: Path, rules_path) -> Corpus:
         audit += left_out
     pieces = _assemble(manifest, spans, manifest_path.parent, paragraphs)
     files = (manifest_path, *([Path(rules_path)] if rules_path else []), *spans)
-    return Corpus(pieces, _paragraph_table(paragraphs, manifest), _audit_table(audit), manifest_path, files)
+    paragraphs, audit = _paragraph_table(paragraphs, manifest), _audit_table(audit)
+    content_hash = content_key(paragraphs, "")
+    store = _Store({"paragraphs": paragraphs, "audit": audit}, content_hash=content_hash)
+    return Corpus(pieces, manifest_path, files, content_hash, len(audit), store)
 
 
 def _rows_by_file(manifest: pd.DataFrame, manifest_path: Path) -> dict[Path, list]:
@@ -420,23 +534,21 @@ def _audit_table(audit: list[dict]) -> pd.DataFrame:
 
 
 def _assemble(manifest, spans, manifest_dir, paragraphs) -> pd.DataFrame:
-    """The pieces table: manifest columns, location, size and text (every piece has a paragraph)."""
-    by_doc: dict[str, list[str]] = {}
+    """The pieces table: manifest columns, location and size (every piece has a paragraph)."""
+    by_doc: dict[str, list[int]] = {}
     for para in paragraphs:
-        by_doc.setdefault(para["doc_id"], []).append(para["text"])
+        by_doc.setdefault(para["doc_id"], []).append(count_words(para["text"]))
     located = {doc_id: (path, first, last) for path, rows in spans.items() for first, last, doc_id, _ in rows}
     rows = []
     for rec in manifest.itertuples():
         path, first, last = located[rec.doc_id]
-        paras = by_doc[rec.doc_id]
-        text = "\n\n".join(paras)
+        words = by_doc[rec.doc_id]
         rows.append({
             "file": path.relative_to(manifest_dir.resolve()).as_posix(),
             "first_line": first + 1,
             "last_line": last + 1,
-            "paragraphs": len(paras),
-            "words": count_words(text),
-            "text": text,
+            "paragraphs": len(words),
+            "words": sum(words),
         })
     meta = manifest.drop(columns="csv_line").reset_index(drop=True)
     return pd.concat([meta, pd.DataFrame(rows)], axis=1)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .text import word_tokens
+from .text import doc_texts, word_tokens
 
 DEFAULT_WINDOW = 50
 
@@ -55,13 +55,14 @@ def mattr(tokens: Sequence[str], window: int = DEFAULT_WINDOW) -> float:
     return total / ((n - window + 1) * window)
 
 
-def measure_diversity(pieces: pd.DataFrame, window: int = DEFAULT_WINDOW) -> pd.DataFrame:
+def measure_diversity(texts, window: int = DEFAULT_WINDOW) -> pd.DataFrame:
     """Type/token ratio and MATTR of each piece.
 
     Parameters
     ----------
-    pieces : DataFrame
-        With ``doc_id`` and ``text``.
+    texts : DataFrame or iterable
+        A table with ``doc_id`` and ``text``, or ``(doc_id, text)`` pairs
+        (e.g. :meth:`~discourselab.corpus.Corpus.piece_texts`, one at a time).
     window : int
         MATTR window.
 
@@ -73,7 +74,7 @@ def measure_diversity(pieces: pd.DataFrame, window: int = DEFAULT_WINDOW) -> pd.
         MATTR falls back to the plain TTR).
     """
     rows = []
-    for doc_id, text in pieces[["doc_id", "text"]].itertuples(index=False):
+    for doc_id, text in doc_texts(texts):
         tokens = word_tokens(text)
         rows.append({
             "doc_id": doc_id,

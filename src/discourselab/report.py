@@ -291,6 +291,7 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
     try:
         with _timed(steps, "corpus tables", starts):
             write_corpus_tables(corpus, tmp)
+        corpus.release()  # the texts: the term counts and the notebooks read them from the cache if they need them
         if jobs > 1:
             with _timed(steps, "term counts", starts):
                 warm_cache(corpus, by, seed, jobs)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of, row_counts
+from .frequency import group_of
 from .keyness import bh_rejects, chi2_sf_1, compare_groups, log_likelihood, log_ratio
+from .similarity import term_counts
 
 ALPHA = 0.05
 
@@ -56,12 +57,11 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         ``log_ratio_min`` and ``log_ratio_max`` over the reruns that found it.
     """
     groups = group_of(pieces, by)
-    kept = tokens.loc[tokens["term"].notna(), ["doc_id", "term"]].assign(count=row_counts(tokens)[tokens["term"].notna()])
-    per_piece = kept.groupby(["doc_id", "term"], observed=True)["count"].sum().unstack(fill_value=0)
-    per_piece = per_piece.reindex(pieces["doc_id"], fill_value=0)
-    words = tokens.groupby("doc_id", observed=True)["words"].sum().reindex(pieces["doc_id"], fill_value=0)
-    terms = per_piece.columns
-    counts = per_piece.to_numpy(dtype=float)
+    ids = pieces["doc_id"]
+    # pieces x terms, sparse: a corpus of thousands of pieces stays small
+    per_piece, _, terms = term_counts(tokens, pd.Series(ids.to_numpy(), index=ids), order=ids.tolist())
+    counts = per_piece.astype(float).tocsr()
+    words = tokens.groupby("doc_id", observed=True)["words"].sum().reindex(ids, fill_value=0)
     doc_groups = groups.reindex(pieces["doc_id"]).to_numpy()
     wanted: dict[str, list[str]] = {}
     for g, t in zip(targets["group"], targets["term"]):
@@ -70,18 +70,19 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
                for g, t in zip(targets["group"], targets["term"])}
     checked = [g for g in wanted if g in set(doc_groups)]  # groups with pieces and key terms to check
     member = np.array([doc_groups == g for g in checked], dtype=bool).reshape(len(checked), len(doc_groups))
-    group_counts = member.astype(float) @ counts  # checked groups x terms
+    group_counts = np.asarray((counts.T @ member.T.astype(float)).T)  # checked groups x terms
     group_words = member.astype(float) @ words.to_numpy(dtype=float)
     group_pieces = member.sum(axis=1)
-    total, total_words = counts.sum(axis=0), float(words.sum())
+    total, total_words = np.asarray(counts.sum(axis=0)).ravel(), float(words.sum())
     column = {t: i for i, t in enumerate(terms)}
-    rows = list(enumerate(pieces["doc_id"]))
+    rows = list(enumerate(ids))
     for row, doc_id in (progress(rows) if progress else rows):
         # every checked group at once: only the group that loses this piece changes
         left = ~(member[:, row] & (group_pieces == 1))  # groups that still have a piece in this rerun
-        all_counts = total - counts[row]
+        piece = counts[row].toarray().ravel()
+        all_counts = total - piece
         tested = all_counts >= max(min_count, 1)
-        a = group_counts[left][:, tested] - np.outer(member[left, row], counts[row, tested])
+        a = group_counts[left][:, tested] - np.outer(member[left, row], piece[tested])
         n1 = (group_words[left] - member[left, row] * float(words.iloc[row]))[:, None]
         b, n2 = all_counts[tested] - a, total_words - float(words.iloc[row]) - n1
         # only what a rerun needs: the BH decision within each group's terms, and the targets' sign and ratio

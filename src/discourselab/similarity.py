@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 from sklearn.metrics.pairwise import cosine_similarity
 
 from .frequency import group_of, row_counts
-from .text import word_tokens
+from .text import doc_texts, word_tokens
 
 #: Defaults for TF-IDF (stated, and passed to scikit-learn as given).
 TFIDF_DEFAULTS = {"sublinear_tf": True, "smooth_idf": True, "norm": "l2"}
@@ -153,8 +153,12 @@ def cosine_table(matrix, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(cosine_similarity(matrix), index=names, columns=names)
 
 
-def burrows_delta(pieces: pd.DataFrame, mfw: int = 100) -> pd.DataFrame:
+def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
     """Burrows' Delta between pieces on the ``mfw`` most frequent word forms of the corpus.
+
+    ``texts`` is a table with ``doc_id`` and ``text``, or ``(doc_id, text)``
+    pairs (e.g. :meth:`~discourselab.corpus.Corpus.piece_texts`, which makes
+    one text at a time).
 
     Each word's relative frequency in each piece is turned into a z-score over
     the pieces (mean and standard deviation with ddof=1, as in stylo); Delta of
@@ -165,8 +169,15 @@ def burrows_delta(pieces: pd.DataFrame, mfw: int = 100) -> pd.DataFrame:
     DataFrame
         Square, indexed by ``doc_id`` both ways; 0 on the diagonal.
     """
+    names: list[str] = []
+
+    def each_text():
+        for doc_id, text in doc_texts(texts):
+            names.append(doc_id)
+            yield text
+
     counter = CountVectorizer(analyzer=word_tokens)
-    counts = counter.fit_transform(pieces["text"].tolist())
+    counts = counter.fit_transform(each_text())
     totals = np.asarray(counts.sum(axis=0)).ravel()
     words = counter.get_feature_names_out()
     top = np.lexsort((words, -totals))[:mfw]
@@ -174,7 +185,6 @@ def burrows_delta(pieces: pd.DataFrame, mfw: int = 100) -> pd.DataFrame:
     sd = rel.std(axis=0, ddof=1)
     z = (rel - rel.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
     delta = cdist(z, z, metric="cityblock") / len(top)
-    names = pieces["doc_id"].tolist()
     return pd.DataFrame(delta, index=names, columns=names)
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cached_object, cached_table, content_key, digest
+from .cache import cached_object, cached_table, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms
 from .keyness import compare_groups
 from .progress import bar
+from .similarity import burrows_delta
 from .text import Settings, TextPipeline
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -42,21 +43,17 @@ class Study:
         :attr:`pairs` instead, and :meth:`tokens_of` for the paragraphs a
         concordance shows. Cached on disk like :attr:`counts`.
         """
-        paragraphs = self.corpus.paragraphs
-
         def build() -> pd.DataFrame:
             return self.pipeline.token_table(
-                paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
+                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
 
         return cached_table("tokens", self.key, build)
 
     @cached_property
     def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        paragraphs = self.corpus.paragraphs
-
         def build() -> tuple[pd.DataFrame, pd.DataFrame]:
             return self.pipeline.count_table(
-                paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
+                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
 
         return cached_object("counts", self.key, build)
 
@@ -77,22 +74,28 @@ class Study:
 
     def tokens_of(self, paragraph_ids) -> pd.DataFrame:
         """The token table of some paragraphs only (analysed again; e.g. those a concordance shows)."""
-        paragraphs = self.corpus.paragraphs
-        return self.pipeline.token_table(paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))])
+        return self.pipeline.token_table(self.corpus.paragraphs_of(paragraph_ids))
 
     @cached_property
     def key(self) -> str:
-        """Content hash of the paragraphs and of the text settings with their word lists."""
-        return content_key(self.corpus.paragraphs, self.settings.fingerprint())
+        """Content hash of the paragraphs and of the text settings with their word lists.
+
+        Made from the corpus's own hash, so that the texts need not be read to find cached counts.
+        """
+        return digest(self.corpus.content_hash, self.settings.fingerprint())
 
     def _cached(self, kind: str, parameters: dict, build) -> pd.DataFrame:
         """A table computed from the tokens and the pieces' grouping columns, cached on disk."""
-        groups = self.pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
+        groups = self.pieces.to_csv(index=False)
         return cached_table(kind, digest(self.key, parameters, groups), build)
 
     @property
     def pieces(self) -> pd.DataFrame:
         return self.corpus.pieces
+
+    def delta(self, mfw: int = 100) -> pd.DataFrame:
+        """:func:`~discourselab.similarity.burrows_delta` of the pieces, cached (it reads every text)."""
+        return self._cached("delta", {"mfw": mfw}, lambda: burrows_delta(self.corpus.piece_texts(), mfw=mfw))
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``)."""

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -687,6 +688,17 @@ def _fork_context(n_jobs: int):
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None, 1
     return multiprocessing.get_context("fork"), jobs
+
+
+def doc_texts(texts) -> Iterator[tuple[str, str]]:
+    """``(doc_id, text)`` pairs from a table with ``doc_id`` and ``text`` columns, or from such pairs.
+
+    So that a function of whole texts takes a pieces table that holds them, or
+    :meth:`discourselab.corpus.Corpus.piece_texts`, which makes one at a time.
+    """
+    if isinstance(texts, pd.DataFrame):
+        return texts[["doc_id", "text"]].itertuples(index=False, name=None)
+    return iter(texts)
 
 
 def word_tokens(text: str) -> list[str]:
