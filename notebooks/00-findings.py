@@ -101,7 +101,7 @@ targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "
            .groupby("group").head(n_terms).drop(columns="_robust"))
 loo = leave_one_out(study.counts, pieces, group, targets,
                     progress=lambda ids: bar(ids, desc="leave one piece out"))
-plain = glossary_check(study.with_settings(use_glossary=False).counts, pieces, group, targets)
+plain = glossary_check(study.with_settings(use_glossary=False).keyness(by=[group]), pieces, group, targets)
 checked = targets.merge(loo, on=["group", "term"]).merge(plain, on=["group", "term"])
 sizes = checked["group"].map(per_group["pieces_n"])
 checked["status"] = "robust"

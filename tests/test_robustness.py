@@ -58,6 +58,11 @@ def test_glossary_check_reports_terms_that_need_it():
     result = glossary_check(plain, PIECES, "group", targets).set_index("term")
     assert result.loc["grassroots", "holds_without_glossary"] == False  # noqa: E712 (numpy bool)
     assert result.loc["harbour", "holds_without_glossary"] == True  # noqa: E712
+    # from the keyness table without the glossary (as a study caches it): the same answer
+    from discourselab.keyness import compare_groups
+
+    keyness = compare_groups(plain, PIECES, "group", pairs="all").assign(by="group")
+    pd.testing.assert_frame_equal(glossary_check(keyness, PIECES, "group", targets).set_index("term"), result)
 
 
 def test_leave_one_out_equals_rerunning_compare_groups():

@@ -107,15 +107,26 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     ], columns=["group", "term", "runs", "held", "breaking", "log_ratio_min", "log_ratio_max"])
 
 
-def glossary_check(plain_tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, *,
+def glossary_check(plain: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, *,
                    alpha: float = ALPHA) -> pd.DataFrame:
-    """Whether each key term is still key when the glossary is off (``plain_tokens``).
+    """Whether each key term is still key when the glossary is off.
+
+    Parameters
+    ----------
+    plain : DataFrame
+        The token or count table made without the glossary, or its keyness
+        table for ``by`` (from :func:`~discourselab.keyness.compare_groups`,
+        e.g. a cached ``Study.keyness``), which gives the same answer without
+        the counts.
 
     Returns
     -------
     DataFrame
         ``group``, ``term``, ``holds_without_glossary``, ``log_ratio_without_glossary``.
     """
-    found = _holds(compare_groups(plain_tokens, pieces, by), targets, alpha)
+    keyness = plain if "reference" in plain else compare_groups(plain, pieces, by)
+    if "by" in keyness:
+        keyness = keyness[keyness["by"] == by]
+    found = _holds(keyness, targets, alpha)
     return found.rename(columns={"holds": "holds_without_glossary", "log_ratio": "log_ratio_without_glossary"})[
         ["group", "term", "holds_without_glossary", "log_ratio_without_glossary"]]
