@@ -8,7 +8,7 @@ from nltk.metrics import BigramAssocMeasures
 from nltk.probability import FreqDist
 
 from .frequency import sum_by_key
-from .text import run_pair_codes
+from .text import run_pair_keys, split_pair_keys
 
 MEASURES = {
     "likelihood_ratio": BigramAssocMeasures.likelihood_ratio,
@@ -38,14 +38,11 @@ def run_pairs(tokens: pd.DataFrame) -> pd.DataFrame:
     """
     term = tokens["term"].astype("category")
     paragraph = tokens["paragraph_id"].astype("category").cat.codes.to_numpy()
-    first, second = run_pair_codes(paragraph, term.cat.codes.to_numpy())
-    n = len(term.cat.categories) + 1
-    keys, count = sum_by_key(first * n + second + 1)
-    categories = term.cat.categories
-    pairs = pd.DataFrame({"first": pd.Categorical.from_codes(keys // n, categories=categories),
-                          "second": pd.Categorical.from_codes(keys % n - 1, categories=categories),
-                          "count": count})
-    return pairs
+    keys, count = sum_by_key(run_pair_keys(paragraph, term.cat.codes.to_numpy()))
+    first, second = split_pair_keys(keys)
+    return pd.DataFrame({"first": pd.Categorical.from_codes(first, categories=term.cat.categories),
+                         "second": pd.Categorical.from_codes(second, categories=term.cat.categories),
+                         "count": count})
 
 
 def propose_phrases(tokens: pd.DataFrame, *, measure: str = "likelihood_ratio", min_count: int = 3,

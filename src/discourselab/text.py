@@ -487,8 +487,7 @@ class TextPipeline:
             para_doc[para - first_para] = arrays["doc_id"]
             parts.append((keys, count.astype(np.int32), words.astype(np.int32),
                           para_doc[(keys >> 32) - first_para].astype(np.int32)))
-            first, second = run_pair_codes(para, term)
-            pair_parts.append(sum_by_key((first << 32) | (second + 1))[:2])
+            pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
         keys, count, words, doc = (np.concatenate([p[j] for p in parts]) if parts else np.zeros(0, np.int32)
                                    for j in range(4))
         del parts
@@ -501,9 +500,9 @@ class TextPipeline:
         keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         keys, _, count = sum_by_key(keys, weights)
-        pairs = pd.DataFrame({"first": _sorted_categorical((keys >> 32).astype(np.int32), terms),
-                              "second": _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms),
-                              "count": count})
+        first, second = split_pair_keys(keys)
+        pairs = pd.DataFrame({"first": _sorted_categorical(first, terms),
+                              "second": _sorted_categorical(second, terms), "count": count})
         return counts, _sorted_pairs(pairs)
 
     def _token_chunks(self, paragraphs: pd.DataFrame, codes: dict, progress, chunk: int):
@@ -719,11 +718,13 @@ def _codes(codes: dict, values) -> list[int]:
     return found
 
 
-def run_pair_codes(paragraph: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each term in a run of two or more, and the term after it in its run (-1 at the run's end).
+def run_pair_keys(paragraph: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """Each term in a run of two or more with the term after it in its run, as one int64 key per token.
 
     A run is a stretch of consecutive counted terms (codes >= 0) in one
-    paragraph: a stop word, number (-1) or new paragraph ends it.
+    paragraph: a stop word, number (-1) or new paragraph ends it. A key is
+    ``first << 32 | (second + 1)``, with ``second`` -1 at the run's end (see
+    :func:`split_pair_keys`).
     """
     term = np.asarray(term, dtype=np.int64)
     paragraph = np.asarray(paragraph)
@@ -731,7 +732,12 @@ def run_pair_codes(paragraph: np.ndarray, term: np.ndarray) -> tuple[np.ndarray,
     has_next, has_previous = np.r_[link, False], np.r_[False, link]
     member = has_next | has_previous
     second = np.where(has_next, np.r_[term[1:], -1], -1)
-    return term[member], second[member]
+    return (term[member] << 32) | (second[member] + 1)
+
+
+def split_pair_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and second term codes (int32; -1 at a run's end) of :func:`run_pair_keys` keys."""
+    return (keys >> 32).astype(np.int32), ((keys & 0xFFFFFFFF) - 1).astype(np.int32)
 
 
 def _sorted_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
