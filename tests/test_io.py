@@ -8,9 +8,9 @@ import pandas as pd
 from discourselab.io import read_table, write_table
 
 
-def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
+def mixed_table() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "term": ["a", "b, c", 'say "d"', None, "e"],
         "count": [1, 2, 3, 4, 5],
         "share": rng.random(5) * 10.0 ** rng.integers(-320, 300, 5),
@@ -20,6 +20,10 @@ def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
         "nullable": pd.array([0.5, None, 2.0, 1e-300, 3.0], dtype="Float64"),
         "weak": [True, False, True, False, True],
     })
+
+
+def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
+    table = mixed_table()
     path = write_table(table, "t", tmp_path)
     expected = table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
     assert path.read_text() == expected
@@ -29,6 +33,39 @@ def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
     back = read_table("t", tmp_path)
     assert back["term"].tolist()[:3] == ["a", "b, c", 'say "d"']
     np.testing.assert_allclose(back["odd"].iloc[4], 1 / 3, rtol=1e-9)
+
+
+def test_tables_written_in_chunks_are_the_same_bytes(tmp_path, monkeypatch):
+    from discourselab import io
+
+    table = mixed_table()
+    expected = table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    for rows in (1, 2, 5):
+        monkeypatch.setattr(io, "CHUNK_ROWS", rows)
+        assert write_table(table, f"chunks-{rows}", tmp_path).read_text() == expected
+    empty = write_table(table.iloc[:0], "empty", tmp_path).read_text()
+    assert empty == table.iloc[:0].to_csv(index=False, lineterminator="\n")
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path, monkeypatch):
+    from discourselab import io
+
+    path = write_table(pd.DataFrame({"v": [1.5]}), "t", tmp_path)
+    monkeypatch.setattr(io, "CHUNK_ROWS", 1)
+    calls = []
+
+    def failing(table):  # the second chunk fails
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return table
+
+    monkeypatch.setattr(io, "_floats_as_text", failing)
+    try:
+        write_table(pd.DataFrame({"v": [1.0, 2.0, 3.0]}), "t", tmp_path)
+    except RuntimeError:
+        pass
+    assert path.read_text() == "v\n1.5\n" and list(path.parent.iterdir()) == [path]
 
 
 def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):

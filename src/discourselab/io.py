@@ -13,6 +13,9 @@ from . import config
 
 matplotlib.rcParams["svg.hashsalt"] = "discourselab"
 
+#: Rows formatted and written at a time by :func:`write_csv`.
+CHUNK_ROWS = 100_000
+
 
 def write_table(table: pd.DataFrame, name: str, out_dir: str | Path) -> Path:
     """Write ``table`` to ``OUT/tables/NAME.csv`` (UTF-8, ``\\n`` line ends, no index).
@@ -33,8 +36,16 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
 
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    _floats_as_text(table).to_csv(partial, index=False, lineterminator="\n")
-    os.replace(partial, path)
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            # a chunk of rows at a time: the floats' text is made for one chunk, not for the whole table
+            for start in range(0, max(len(table), 1), CHUNK_ROWS):
+                _floats_as_text(table.iloc[start:start + CHUNK_ROWS]).to_csv(
+                    handle, index=False, header=start == 0, lineterminator="\n")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 
