@@ -83,6 +83,25 @@ def test_clustering_orders_close_pieces_together():
     assert merges[0][2] == pytest.approx(1)
 
 
+def test_cosine_clustering_equals_scipy_on_the_dense_rows():
+    from scipy.cluster.hierarchy import linkage
+    from scipy.sparse import csr_matrix
+    from scipy.spatial.distance import pdist, squareform
+
+    rng = np.random.default_rng(3)
+    dense = rng.poisson(0.4, size=(30, 50)).astype(float)
+    dense[0] = dense[1]  # two identical rows: distance 0
+    expected = linkage(pdist(dense, metric="cosine"), method="average")
+    for matrix in (csr_matrix(dense), dense):
+        merges = cluster(matrix, metric="cosine")
+        assert (merges[:, [0, 1, 3]] == expected[:, [0, 1, 3]]).all()  # the same merges, in the same order
+        np.testing.assert_allclose(merges[:, 2], expected[:, 2], atol=1e-12)
+    # a square distance table is clustered as given
+    city = pdist(dense, metric="cityblock")
+    square = pd.DataFrame(squareform(city), index=range(30), columns=range(30))
+    np.testing.assert_allclose(cluster(square), linkage(city, method="average"))
+
+
 @pytest.fixture
 def grouped_pairs():
     pieces = pd.DataFrame({"doc_id": list("abcdef"), "role": ["r1"] * 3 + ["r2"] * 3,

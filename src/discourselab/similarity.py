@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
-from scipy.spatial.distance import cdist, pdist
+from scipy.spatial.distance import cdist, pdist, squareform
 from scipy.sparse import coo_matrix
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
@@ -189,12 +189,23 @@ def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
 
 
 def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarray:
-    """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix or a square distance table."""
+    """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix or a square distance table.
+
+    Cosine distances (1 - cosine similarity) come from one product of the
+    (sparse) matrix with itself, as in :func:`cosine_table`, instead of SciPy's
+    ``pdist`` on a dense copy: for thousands of pieces over a large vocabulary
+    that copy alone takes gigabytes and ``pdist`` minutes. A row of zeros is at
+    distance 1 from every other row (``pdist`` gives NaN).
+    """
     if isinstance(matrix, pd.DataFrame) and (matrix.index == matrix.columns).all():
-        condensed = matrix.to_numpy()[np.triu_indices(len(matrix), k=1)]
-        return linkage(condensed, method=method)
-    dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-    return linkage(pdist(dense, metric=metric), method=method)
+        condensed = squareform(matrix.to_numpy(), checks=False)
+    elif metric == "cosine":
+        distance = 1.0 - cosine_similarity(matrix)
+        condensed = np.clip(squareform(distance, checks=False), 0.0, None)  # rounding can give -1e-16
+    else:
+        dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
+        condensed = pdist(dense, metric=metric)
+    return linkage(condensed, method=method)
 
 
 def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataFrame,
