@@ -131,6 +131,52 @@ def test_grouping_test_without_shared_groups(grouped_pairs):
     assert result["same_pairs"] == 0 and np.isnan(result["difference"])
 
 
+def random_pairs(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    ids = [f"p{i}" for i in range(n)]
+    pieces = pd.DataFrame({"doc_id": ids, "role": rng.choice(["a", "b", "c"], n),
+                           "author": rng.choice([f"x{i}" for i in range(20)], n)})
+    cosine = pd.DataFrame(rng.random((n, n)), index=ids, columns=ids)
+    cosine = (cosine + cosine.T) / 2
+    return similarity_pairs(cosine, 1 - cosine, pieces, columns=("role", "author")), pieces
+
+
+@pytest.mark.parametrize("n", [25, 240])  # masks below GEMM_PIECES, matrix products from it on
+def test_grouping_tests_equal_the_definition_on_random_pairs(n):
+    # every permuted labelling's statistic, by the definition: masks over the pairs
+    pairs, pieces = random_pairs(n, 7)
+    ia, ib = np.triu_indices(n, k=1)
+    for column in ("role", "author"):
+        base = pd.factorize(pieces[column])[0]
+        draws = np.random.default_rng(5)
+        stats = []
+        for _ in range(150):
+            labels = draws.permutation(base)
+            s = labels[ia] == labels[ib]
+            stats.append([pairs[v].to_numpy()[s].mean() - pairs[v].to_numpy()[~s].mean() for v in ("cosine", "delta")])
+        stats = np.array(stats)
+        results = grouping_tests(pairs, pieces, column, ("cosine", "delta"), permutations=150, seed=5)
+        for i, result in enumerate(results):
+            same = pairs[f"same_{column}"].to_numpy()
+            value = pairs[result["value"]].to_numpy()
+            observed = value[same].mean() - value[~same].mean()
+            assert result["difference"] == pytest.approx(observed, abs=1e-12)
+            assert result["p_greater"] == (1 + (stats[:, i] >= observed).sum()) / 151
+            assert result["p_less"] == (1 + (stats[:, i] <= observed).sum()) / 151
+
+
+def test_grouping_tests_by_products_equal_the_masks(monkeypatch):
+    import discourselab.similarity as similarity
+
+    pairs, pieces = random_pairs(240, 11)
+    products = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=200, seed=2)
+    monkeypatch.setattr(similarity, "GEMM_PIECES", 10_000)
+    assert grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=200, seed=2) == products
+    # a pairs table without every pair is tested with the masks
+    partial = grouping_tests(pairs.iloc[1:], pieces, "role", permutations=20, seed=2)
+    assert 0 < partial[0]["p_greater"] <= 1
+
+
 def test_grouping_tests_equal_one_test_per_value(grouped_pairs):
     pairs, pieces = grouped_pairs
     both = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=99, seed=3)

@@ -23,6 +23,10 @@ from sklearn.metrics.pairwise import cosine_similarity
 from .frequency import group_of, row_counts
 from .text import doc_texts, word_tokens
 
+#: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
+GEMM_PIECES = 200
+GEMM_GROUPS = 64
+
 #: Defaults for TF-IDF (stated, and passed to scikit-learn as given).
 TFIDF_DEFAULTS = {"sublinear_tf": True, "smooth_idf": True, "norm": "l2"}
 
@@ -188,6 +192,36 @@ def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
     return pd.DataFrame(delta, index=names, columns=names)
 
 
+def _permuted_differences(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndarray, size: int, groups: int,
+                          labels, n_same: int, permutations: int, width: int = 1000) -> np.ndarray:
+    """Mean within minus mean between of each value for each labelling, by matrix products (see grouping_tests).
+
+    ``labels`` gives ``permutations`` labellings of ``size`` pieces into ``groups`` groups (codes 0 to groups - 1).
+    """
+    n = len(ia)
+    squares = []
+    for v in columns:  # symmetric, 0 on the diagonal
+        square = np.zeros((size, size))
+        square[ia, ib] = v
+        square[ib, ia] = v
+        squares.append(square)
+    totals = [v.sum() for v in columns]
+    stats = np.empty((permutations, len(columns)))
+    batch = max(1, width // groups)  # permutations per product: at most ``width`` indicator columns
+    done = 0
+    while done < permutations:
+        chunk = [next(labels) for _ in range(min(batch, permutations - done))]
+        indicator = np.zeros((size, len(chunk) * groups))  # one column per permutation and group
+        for k, shuffled in enumerate(chunk):
+            indicator[np.arange(size), k * groups + shuffled] = 1.0
+        for j, square in enumerate(squares):
+            # 1_g' V 1_g is twice the sum over the group's pairs (V symmetric, 0 on the diagonal)
+            within = ((square @ indicator) * indicator).sum(axis=0).reshape(len(chunk), groups).sum(axis=1) / 2
+            stats[done:done + len(chunk), j] = within / n_same - (totals[j] - within) / (n - n_same)
+        done += len(chunk)
+    return stats
+
+
 def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarray:
     """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix or a square distance table.
 
@@ -258,6 +292,15 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     permuted labels and same-group masks are made once for all values, which
     halves the work for two values (the cost is pairs x permutations, so it
     grows with the square of the number of pieces).
+
+    From ``GEMM_PIECES`` pieces on, when ``pairs`` holds every pair once (as
+    :func:`similarity_pairs` makes it) and the column has at most
+    ``GEMM_GROUPS`` groups, each permutation's within-group sums come from one
+    matrix product of the square table of values with the permuted groups'
+    indicator vectors, a batch of permutations at a time: the same statistic
+    (to the last few bits), 10 to 40 times faster for thousands of pieces.
+    Below that size the masks are used, so that two labellings that make the
+    same groups give exactly the same statistic (a tie counts as a tie).
     """
     same = pairs[f"same_{column}"].to_numpy()
     if same.all() or not same.any():
@@ -279,10 +322,15 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     ia, ib = ids.get_indexer(pairs["piece_a"]), ids.get_indexer(pairs["piece_b"])
     rng = np.random.default_rng(seed)
     base = pd.factorize(pieces[column])[0]  # integer labels: the same permutations, compared fast
-    stats = np.empty((permutations, len(columns)))
-    for k in range(permutations):
-        shuffled = rng.permutation(base)
-        stats[k] = differences(shuffled[ia] == shuffled[ib])
+    labels = (rng.permutation(base) for _ in range(permutations))
+    complete = len(ids) >= GEMM_PIECES and len(pairs) == len(ids) * (len(ids) - 1) // 2 and (ia != ib).all()
+    if complete and base.min() >= 0 and base.max() < GEMM_GROUPS and (ia >= 0).all() and (ib >= 0).all():
+        stats = _permuted_differences(columns, ia, ib, len(ids), int(base.max()) + 1, labels, int(same.sum()),
+                                      permutations)
+    else:
+        stats = np.empty((permutations, len(columns)))
+        for k, shuffled in enumerate(labels):
+            stats[k] = differences(shuffled[ia] == shuffled[ib])
     return [{"column": column, "value": value, "same_pairs": int(same.sum()), "within": v[same].mean(),
              "between": v[~same].mean(), "difference": observed[i],
              "p_greater": (1 + (stats[:, i] >= observed[i]).sum()) / (permutations + 1),
