@@ -53,6 +53,26 @@ def test_large_heatmap_and_dendrogram_stay_readable_size():
     assert max(fig.get_size_inches()) <= 13
 
 
+def test_block_means_by_hand():
+    values = np.arange(25, dtype=float).reshape(5, 5)
+    values[0, 0] = np.nan
+    shrunk, step = plots.block_means(values, 3)  # 5 rows in at most 3: blocks of 2, the last of 1
+    assert step == 2 and shrunk.shape == (3, 3)
+    assert shrunk[0, 0] == (1 + 5 + 6) / 3  # the NaN left out
+    assert shrunk[0, 2] == (4 + 9) / 2 and shrunk[2, 2] == 24
+    same, step = plots.block_means(values, 5)
+    assert step == 1 and same is values
+
+
+def test_a_heatmap_of_thousands_of_pieces_shows_block_means(monkeypatch):
+    monkeypatch.setattr(plots, "MAX_CELLS", 40)
+    names = [f"p{i}" for i in range(100)]
+    table = pd.DataFrame(np.random.default_rng(2).random((100, 100)), index=names, columns=names)
+    fig = plots.plot_similarity(table)
+    assert fig.axes[0].get_images()[0].get_array().shape == (34, 34)  # blocks of 3
+    assert "mean of 3 x 3 pairs" in fig.axes[0].get_xlabel()
+
+
 def test_many_pieces_give_figures_of_readable_size():
     n = plots.MAX_LABELLED + 40
     rng = np.random.default_rng(1)

@@ -15,6 +15,8 @@ from matplotlib.lines import Line2D
 PALETTE = plt.get_cmap("tab10").colors
 #: Above this many pieces, heatmaps and dendrograms leave out piece labels (they could not be read).
 MAX_LABELLED = 60
+#: A heatmap of more pieces than this shows block means (the figure has about this many pixels a side).
+MAX_CELLS = 1000
 
 
 def group_colors(values) -> dict[str, tuple]:
@@ -316,6 +318,26 @@ def plot_tfidf(distinct: pd.DataFrame, *, n: int = 8, ncols: int = 4) -> plt.Fig
     return fig
 
 
+def block_means(values: np.ndarray, most: int) -> tuple[np.ndarray, int]:
+    """A square array shrunk to at most ``most`` rows and columns by averaging ``step`` x ``step`` blocks.
+
+    Missing values (NaN) are left out of each mean; the last block of a side
+    may be smaller. Returns the array (unchanged when small enough) and ``step``.
+    """
+    size = len(values)
+    step = -(-size // most)
+    if step == 1:
+        return values, 1
+    cells = -(-size // step)
+    padded = np.full((cells * step, cells * step), np.nan)
+    padded[:size, :size] = values
+    blocks = padded.reshape(cells, step, cells, step)
+    with np.errstate(invalid="ignore"):
+        sums = np.nansum(blocks, axis=(1, 3))
+        counts = (~np.isnan(blocks)).sum(axis=(1, 3))
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), step
+
+
 def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, groups: pd.Series | None = None,
                     title: str = "cosine similarity", cmap: str = "viridis") -> plt.Figure:
     """Heatmap of a square similarity (or distance) table, rows in ``order``, group colours on the labels."""
@@ -324,12 +346,14 @@ def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, grou
     values = data.to_numpy().astype(float)
     np.fill_diagonal(values, np.nan)  # the diagonal (each piece with itself) would swamp the scale
     if len(order) > MAX_LABELLED:
+        values, step = block_means(values, MAX_CELLS)
         fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
         image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values),
                           interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel(f"{len(order)} pieces in clustering order (labels left out; see tables/similarity.csv)")
+        cells = f"; each cell the mean of {step} x {step} pairs" if step > 1 else ""
+        ax.set_xlabel(f"{len(order)} pieces in clustering order{cells} (labels left out; see tables/similarity.csv)")
         fig.colorbar(image, ax=ax, shrink=0.7, label=title)
         ax.set_title(title, fontsize=10)
         return fig
