@@ -172,9 +172,12 @@ def test_grouping_tests_by_products_equal_the_masks(monkeypatch):
     products = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=200, seed=2)
     monkeypatch.setattr(similarity, "GEMM_PIECES", 10_000)
     assert grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=200, seed=2) == products
-    # a pairs table without every pair is tested with the masks
-    partial = grouping_tests(pairs.iloc[1:], pieces, "role", permutations=20, seed=2)
-    assert 0 < partial[0]["p_greater"] <= 1
+    # a pairs table without every pair once is tested with the masks
+    for odd in (pairs.iloc[1:], pd.concat([pairs.iloc[1:], pairs.iloc[2:3]])):
+        with_masks = grouping_tests(odd, pieces, "role", permutations=20, seed=2)
+        monkeypatch.setattr(similarity, "GEMM_PIECES", 200)
+        assert grouping_tests(odd, pieces, "role", permutations=20, seed=2) == with_masks
+        monkeypatch.setattr(similarity, "GEMM_PIECES", 10_000)
 
 
 def test_grouping_tests_equal_one_test_per_value(grouped_pairs):

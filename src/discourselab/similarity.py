@@ -222,6 +222,16 @@ def _permuted_differences(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndar
     return stats
 
 
+def _every_pair_once(ia: np.ndarray, ib: np.ndarray, size: int) -> bool:
+    """Whether the pairs (ia, ib) of positions are every pair of ``size`` pieces, each once."""
+    lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
+    if len(lo) != size * (size - 1) // 2 or (lo < 0).any() or (lo == hi).any():
+        return False
+    seen = np.zeros((size, size), dtype=bool)
+    seen[lo, hi] = True
+    return int(seen.sum()) == len(lo)
+
+
 def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarray:
     """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix or a square distance table.
 
@@ -298,7 +308,8 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     ``GEMM_GROUPS`` groups, each permutation's within-group sums come from one
     matrix product of the square table of values with the permuted groups'
     indicator vectors, a batch of permutations at a time: the same statistic
-    (to the last few bits), 10 to 40 times faster for thousands of pieces.
+    (to the last few bits); for 3,792 pieces 13 times faster with 4 groups and
+    twice as fast with 40.
     Below that size the masks are used, so that two labellings that make the
     same groups give exactly the same statistic (a tie counts as a tie).
     """
@@ -323,8 +334,7 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     rng = np.random.default_rng(seed)
     base = pd.factorize(pieces[column])[0]  # integer labels: the same permutations, compared fast
     labels = (rng.permutation(base) for _ in range(permutations))
-    complete = len(ids) >= GEMM_PIECES and len(pairs) == len(ids) * (len(ids) - 1) // 2 and (ia != ib).all()
-    if complete and base.min() >= 0 and base.max() < GEMM_GROUPS and (ia >= 0).all() and (ib >= 0).all():
+    if len(ids) >= GEMM_PIECES and 0 <= base.min() and base.max() < GEMM_GROUPS and _every_pair_once(ia, ib, len(ids)):
         stats = _permuted_differences(columns, ia, ib, len(ids), int(base.max()) + 1, labels, int(same.sum()),
                                       permutations)
     else:
