@@ -189,6 +189,9 @@ else:
     write_table(usage, "glossary_variants", study.out_dir)
     fig = plots.plot_variants(usage)
     show_figure(fig, "glossary-variants-by-file", study.out_dir)
+    if usage["group"].nunique() > plots.MAX_VARIANT_GROUPS:
+        display(Markdown(f"The figure shows the {plots.MAX_VARIANT_GROUPS} files that use the concepts most; "
+                         f"all {usage['group'].nunique()} are in `tables/glossary_variants.csv`."))
     exclusive = usage.groupby(["concept", "variant"])["group"].nunique()
     single_file = [f"*{v}* (for {c})" for (c, v), n in exclusive.items() if n == 1 and v != c]
     display(Markdown("Renderings found in one source file only: " + ", ".join(single_file) + "."

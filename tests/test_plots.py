@@ -88,3 +88,18 @@ def test_many_pieces_give_figures_of_readable_size():
     # a small corpus keeps a labelled bar per piece
     fig = plots.plot_piece_sizes(pieces.head(5), color_by="role")
     assert len(fig.axes[0].get_yticklabels()) == 5
+
+
+def test_variant_figure_draws_the_groups_with_most_uses():
+    groups = [f"file-{i:02d}" for i in range(40)]
+    usage = pd.DataFrame({"concept": "grassroots", "variant": ["grassroots", "primary-level"] * 40,
+                          "group": [g for g in groups for _ in range(2)],
+                          "count": [c for i in range(40) for c in (i + 1, 1)]})
+    fig = plots.plot_variants(usage, max_groups=5)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(labels) == groups[-5:]  # the five files with the most uses
+    assert max(fig.get_size_inches()) < 12
+    matplotlib.pyplot.close(fig)
+    fig = plots.plot_variants(usage)
+    assert len(fig.axes[0].get_yticklabels()) == plots.MAX_VARIANT_GROUPS
+    matplotlib.pyplot.close(fig)

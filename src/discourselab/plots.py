@@ -15,6 +15,8 @@ from matplotlib.lines import Line2D
 PALETTE = plt.get_cmap("tab10").colors
 #: Above this many pieces, heatmaps and dendrograms leave out piece labels (they could not be read).
 MAX_LABELLED = 60
+#: The glossary-variant figure draws at most this many groups (those with the most uses).
+MAX_VARIANT_GROUPS = 25
 #: A heatmap of more pieces than this shows block means (the figure has about this many pixels a side).
 MAX_CELLS = 1000
 
@@ -263,14 +265,19 @@ def plot_log_odds(keyness: pd.DataFrame, group: str, reference: str = "rest", *,
     return fig
 
 
-def plot_variants(usage: pd.DataFrame, *, ncols: int = 3) -> plt.Figure:
+def plot_variants(usage: pd.DataFrame, *, ncols: int = 3, max_groups: int | None = None) -> plt.Figure:
     """Stacked bars: how each group renders each glossary concept (share of the concept's uses).
 
     Parameters
     ----------
     usage : DataFrame
         From :func:`discourselab.study.variant_usage`: ``concept``, ``variant``, ``group``, ``count``.
+    max_groups : int, optional
+        Draw only this many groups, those with the most uses of the concepts
+        (ties alphabetically); default ``MAX_VARIANT_GROUPS``.
     """
+    shown = usage.groupby("group")["count"].sum().sort_index().sort_values(ascending=False, kind="stable")
+    usage = usage[usage["group"].isin(shown.index[:max_groups or MAX_VARIANT_GROUPS])]
     concepts = sorted(usage["concept"].unique())
     fig, axes = _grid(len(concepts), ncols, (4.3, 0.3 * usage["group"].nunique() + 1.4))
     for ax, concept in zip(axes, concepts):
