@@ -415,9 +415,9 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
 
     def parse() -> Corpus:
         corpus = _load(manifest_path, rules_path)
-        for name in ("paragraphs", "audit"):
-            cached_object(name, key, lambda: corpus._store.get(name))
         tables = {name: corpus._store.get(name) for name in ("paragraphs", "audit")}
+        for name, table in tables.items():
+            cached_object(name, key, lambda table=table: table)
         # held here, not pickled: the cached corpus is its pieces and where to find the rest
         return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash))
 

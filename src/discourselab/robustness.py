@@ -125,8 +125,6 @@ def glossary_check(plain: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         ``group``, ``term``, ``holds_without_glossary``, ``log_ratio_without_glossary``.
     """
     keyness = plain if "reference" in plain else compare_groups(plain, pieces, by)
-    if "by" in keyness:
-        keyness = keyness[keyness["by"] == by]
-    found = _holds(keyness, targets, alpha)
+    found = _holds(keyness[keyness["by"] == by], targets, alpha)
     return found.rename(columns={"holds": "holds_without_glossary", "log_ratio": "log_ratio_without_glossary"})[
         ["group", "term", "holds_without_glossary", "log_ratio_without_glossary"]]
