@@ -295,7 +295,7 @@ def plot_variants(usage: pd.DataFrame, *, ncols: int = 3, max_groups: int | None
         ax.set_xlabel("share of the concept's uses", fontsize=8)
         ax.set_title(f"“{concept}”", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=3, frameon=False)
     return fig
 
 
