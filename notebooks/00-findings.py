@@ -94,8 +94,7 @@ display(Markdown(
 # For each group, its strongest key terms: used significantly more than in the rest of the corpus (q < 0.05), strongest evidence first, terms with robust evidence before weak. Each is then checked twice: rerun without each piece in turn (a term that disappears when one piece is left out belongs to that piece, not to the group) and rerun without the translation-variant glossary.
 
 # %%
-everything = study.keyness()  # the same table as notebook 02's (read from the cache when it ran first)
-keyness = everything[everything["by"] == group]
+keyness = study.keyness(by=[group])  # notebook 02's table for this column (read from the cache when it ran first)
 rest = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05)]
 targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "g2"], ascending=[True, False, False])
            .groupby("group").head(n_terms).drop(columns="_robust"))
@@ -151,7 +150,7 @@ headlines.append((f"headline-key-terms-by-{group}", caption))
 # The strongest key term of each author against all other authors, with its interval; for an author with one short piece, the evidence is that piece's.
 
 # %%
-authors = everything[everything["by"] == "author"] if "author" in study.by else study.keyness(by=["author"])
+authors = study.keyness(by=["author"])
 author_rest = authors[(authors["reference"] == "rest") & (authors["g2"] > 0) & (authors["q"] < 0.05)]
 top_author = (author_rest.assign(_robust=~author_rest["weak"])
               .sort_values(["group", "_robust", "g2"], ascending=[True, False, False]).groupby("group").head(1))

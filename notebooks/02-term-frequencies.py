@@ -64,9 +64,8 @@ display(candidates)
 # ## The most frequent concepts per group
 
 # %%
-frequencies = study.frequencies()
-write_table(frequencies, "frequencies", study.out_dir)
-by_group = frequencies[frequencies["by"] == group]
+write_table(study.frequency_tables(), "frequencies", study.out_dir)  # a few hundred groups at a time
+by_group = study.frequencies(by=[group])
 fig = plots.plot_top_terms(by_group, n=10)
 show_figure(fig, f"frequencies-top-terms-by-{group}", study.out_dir)
 

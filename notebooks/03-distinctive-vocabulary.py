@@ -45,10 +45,8 @@ pd.set_option("display.precision", 2)
 # Each piece, author or group is one document; scikit-learn's TF-IDF is computed on the counts of the project's own text pipeline (the token table), so its terms are those of every other notebook. Beside each term: its raw count and how many paragraphs hold it, so that a term from a single passage shows as such.
 
 # %%
-frequencies = study.frequencies()
 levels = list(dict.fromkeys(["doc_id", *study.by]))
-tfidf = pd.concat([distinctive_terms(study.counts, study.pieces, b, frequencies, n=30) for b in levels],
-                  ignore_index=True)
+tfidf = pd.concat([distinctive_terms(study.counts, study.pieces, b, n=30) for b in levels], ignore_index=True)
 write_table(tfidf, "tfidf", study.out_dir)
 display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.items())} "
                  "(sublinear tf: 1 + log tf, so one repetitive passage does not dominate; smoothed idf)."))

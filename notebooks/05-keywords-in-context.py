@@ -46,8 +46,7 @@ groups = pieces.set_index("doc_id")[group]
 
 # %%
 themes = read_concepts(study.corpus.manifest_path.parent / FILENAME)
-keyness = study.keyness()  # notebook 02's table, from the cache
-keyness = keyness[keyness["by"] == group]
+keyness = study.keyness(by=[group])  # notebook 02's table for this column, from the cache
 robust = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05) & ~keyness["weak"]]
 key = robust.sort_values("g2", ascending=False).groupby("group").head(1)
 themes["Key terms (from keyness)"] = list(dict.fromkeys(key["term"]))

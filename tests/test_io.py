@@ -19,6 +19,9 @@ def mixed_table() -> pd.DataFrame:
         "single": np.array([0.1, 1 / 3, 2.5, np.nan, 7.0], dtype=np.float32),
         "nullable": pd.array([0.5, None, 2.0, 1e-300, 3.0], dtype="Float64"),
         "weak": [True, False, True, False, True],
+        "kind": pd.Categorical(["x", "y", None, "x", "y, z"]),
+        "whole_or_missing": pd.array([1, None, 3, -4, 5], dtype="Int64"),
+        "mixed": [1, "two", None, 3.5, np.nan],
     })
 
 
@@ -60,7 +63,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_partial_one(tmp_path, monkeyp
             raise RuntimeError("disk full")
         return table
 
-    monkeypatch.setattr(io, "_floats_as_text", failing)
+    monkeypatch.setattr(io, "_columns_as_text", failing)
     try:
         write_table(pd.DataFrame({"v": [1.0, 2.0, 3.0]}), "t", tmp_path)
     except RuntimeError:
@@ -88,3 +91,22 @@ def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):
     assert image.data == paths[0].read_bytes()  # the very file
     pixels = int.from_bytes(image.data[16:20], "big")
     assert image.width == round(pixels * 100 / 150) and 350 < image.width < 450  # about 4 inches at 100 dpi
+
+
+def test_an_iterable_of_tables_is_written_as_one_table(tmp_path, monkeypatch):
+    from discourselab import io
+
+    table = mixed_table()
+    expected = table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    monkeypatch.setattr(io, "CHUNK_ROWS", 2)
+    parts = (table.iloc[a:b] for a, b in ((0, 3), (3, 3), (3, 5)))  # an empty part in the middle
+    assert write_table(parts, "parts", tmp_path).read_text() == expected
+    path = write_table(table, "other", tmp_path)
+    bad = iter([table, table.drop(columns="share")])
+    try:
+        write_table(bad, "other", tmp_path)
+    except ValueError as error:
+        assert "other.csv" in str(error) and "share" in str(error)
+    else:
+        raise AssertionError("parts with other columns were written")
+    assert path.read_text() == expected and not (path.parent / "other.csv.partial").exists()

@@ -51,7 +51,22 @@ def test_distinctive_terms_by_group():
     top = table.groupby("group").first()["term"]
     # "work" is in both groups (lowest idf); each group's own term ranks first
     assert top["x"] == "trade union" and top["y"] == "big data"
-    assert list(table.columns[:5]) == ["by", "group", "rank", "term", "tfidf"]
+    assert list(table.columns) == ["by", "group", "rank", "term", "tfidf", "count", "paragraphs"]
+    counted = table.set_index(["group", "term"])
+    assert counted.loc[("x", "trade union"), "count"] == 3 and counted.loc[("x", "trade union"), "paragraphs"] == 2
+    assert counted.loc[("y", "work"), "count"] == 1
+
+
+def test_distinctive_terms_count_what_count_terms_counts(mini_manifest):
+    from discourselab.frequency import count_terms
+
+    corpus = load_corpus(mini_manifest)
+    counts, _ = TextPipeline().count_table(corpus.paragraphs)
+    for by in ("doc_id", "role"):
+        own = distinctive_terms(counts, corpus.pieces, by, n=5)
+        given = distinctive_terms(counts, corpus.pieces, by, count_terms(counts, corpus.pieces, by), n=5)
+        assert len(own) > 5 and own["count"].gt(0).all()
+        pd.testing.assert_frame_equal(own, given)
 
 
 def test_term_counts_by_hand():

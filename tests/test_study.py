@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from discourselab.frequency import FREQUENCY_COLUMNS
@@ -26,6 +27,18 @@ def test_frequency_table(study):
     # counts per group add up to the counted terms of the token table
     for column in ("doc_id", "role"):
         assert table.loc[table["by"] == column, "count"].sum() == study.tokens["term"].notna().sum()
+
+
+def test_frequency_tables_are_the_count_terms_of_each_level_a_few_groups_at_a_time(study):
+    from discourselab.frequency import count_terms
+
+    levels = ["doc_id", *study.by]
+    whole = pd.concat([count_terms(study.counts, study.pieces, b) for b in levels], ignore_index=True)
+    parts = list(study.frequency_tables(groups_per_table=2))
+    assert len(parts) == sum(-(-study.pieces[b].nunique() // 2) for b in levels)
+    assert all(part["group"].nunique() <= 2 for part in parts)
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    pd.testing.assert_frame_equal(study.frequencies(), whole)
 
 
 def test_keyness_table(study):

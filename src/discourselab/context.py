@@ -38,10 +38,12 @@ def query_paragraphs(counts: pd.DataFrame, paragraphs: pd.DataFrame, queries, pi
     """
     terms = {query_term(q, pipeline) for q in queries}
     found = set(counts.loc[counts["term"].isin(terms), "paragraph_id"].astype(object))
-    lowered = paragraphs["text"].str.lower()
-    for term in terms:
-        found.update(paragraphs.loc[lowered.str.contains(term, regex=False), "paragraph_id"])
-    return [p for p in paragraphs["paragraph_id"] if p in found]
+
+    def written(text: str) -> bool:  # one paragraph's lower-case text at a time, not a copy of the corpus's
+        lowered = text.lower()
+        return any(term in lowered for term in terms)
+
+    return [p for p, text in zip(paragraphs["paragraph_id"], paragraphs["text"]) if p in found or written(text)]
 
 
 def _context(text: str, start: int, end: int, words: int) -> tuple[str, str, str]:

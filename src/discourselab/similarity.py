@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
-from .frequency import group_of, row_counts
+from .frequency import group_of, group_terms, plain, row_counts
 from .text import doc_texts, word_tokens
 
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
@@ -124,7 +124,10 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
     by : str
         ``doc_id`` (pieces) or a manifest column.
     frequencies : DataFrame, optional
-        :func:`~discourselab.frequency.count_terms` for ``by``, to add raw counts.
+        :func:`~discourselab.frequency.count_terms` for ``by``, to take the raw
+        counts from; without it they are counted from ``tokens`` for the
+        chosen terms only (the same numbers, without a table of every
+        group's every term).
     n : int
         Terms kept per group.
     **options
@@ -148,8 +151,10 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
     table = pd.DataFrame(rows, columns=["by", "group", "rank", "term", "tfidf"])
     if frequencies is not None:
         freq = frequencies[frequencies["by"] == by][["group", "term", "count", "paragraphs"]]
-        table = table.merge(freq, on=["group", "term"], how="left")
-    return table
+    else:
+        chosen = tokens[tokens["term"].isin(set(table["term"]))]
+        freq = plain(group_terms(chosen, group_of(pieces, by))[0][["group", "term", "count", "paragraphs"]])
+    return table.merge(freq, on=["group", "term"], how="left")
 
 
 def cosine_table(matrix, names: list[str]) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from . import config
 from .cache import cached_object, cached_table, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
-from .frequency import count_terms
+from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
 from .similarity import burrows_delta
@@ -19,6 +19,8 @@ from .text import Settings, TextPipeline
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
 MAX_PAIR_GROUPS = 6
+#: Groups per table of :meth:`Study.frequency_tables` (pieces are groups of ``doc_id``).
+FREQUENCY_GROUPS = 500
 
 
 @dataclass
@@ -102,28 +104,53 @@ class Study:
         return Study(self.corpus, self.out_dir, self.by, self.seed, Settings(**{**asdict(self.settings), **changes}))
 
     def frequencies(self, by: list[str] | None = None) -> pd.DataFrame:
-        """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column."""
-        columns = by or ["doc_id", *self.by]
-        return self._cached("frequencies", {"by": columns}, lambda: pd.concat(
-            [count_terms(self.counts, self.pieces, b) for b in columns], ignore_index=True))
+        """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column.
+
+        All of it in one table; :meth:`frequency_tables` gives the same rows a
+        part at a time.
+        """
+        return pd.concat(list(self.frequency_tables(by)), ignore_index=True)
+
+    def frequency_tables(self, by: list[str] | None = None, groups_per_table: int = FREQUENCY_GROUPS):
+        """The rows of :meth:`frequencies`, in the same order, a table of at most ``groups_per_table`` groups at a time.
+
+        Every column of :func:`~discourselab.frequency.count_terms` belongs to
+        one group (its counts, rate and dispersion over its own paragraphs), so
+        a part is counted from its groups' rows of the count table alone. A
+        table of thousands of pieces by their terms (millions of rows) can thus
+        be written or searched without holding all of it (e.g. ``write_table``
+        of this generator). Each part is cached on disk.
+        """
+        for column in by or ["doc_id", *self.by]:
+            names = sorted(set(group_of(self.pieces, column)))  # count_terms orders its groups so
+            for start in range(0, max(len(names), 1), groups_per_table):
+                part = names[start:start + groups_per_table]
+                yield self._cached("frequencies", {"by": column, "groups": part if len(names) > groups_per_table else "all"},
+                                   lambda column=column, part=part: self._frequencies_of(column, part))
+
+    def _frequencies_of(self, column: str, names: list[str]) -> pd.DataFrame:
+        labels = group_of(self.pieces, column)
+        if len(names) == labels.nunique():
+            return count_terms(self.counts, self.pieces, column)
+        docs = labels.index[labels.isin(names)]
+        counts = self.counts
+        return count_terms(counts[counts["doc_id"].isin(docs)], self.pieces[self.pieces["doc_id"].isin(docs)], column)
 
     def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
         """:func:`~discourselab.keyness.compare_groups` for each grouping column.
 
         Every group is compared with the rest; for a column with at most
-        ``MAX_PAIR_GROUPS`` groups, every pair of groups is compared too.
+        ``MAX_PAIR_GROUPS`` groups, every pair of groups is compared too. Each
+        column's table is cached on its own, so that ``keyness(by=[column])``
+        reads only that column's.
         """
-        columns = by or self.by
+        def build(column: str) -> pd.DataFrame:
+            n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
+            pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
+            return compare_groups(self.counts, self.pieces, column, pairs=pairs, **options)
 
-        def build() -> pd.DataFrame:
-            tables = []
-            for column in columns:
-                n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
-                pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
-                tables.append(compare_groups(self.counts, self.pieces, column, pairs=pairs, **options))
-            return pd.concat(tables, ignore_index=True)
-
-        return self._cached("keyness", {"by": columns, **options}, build)
+        return pd.concat([self._cached("keyness", {"by": column, **options}, lambda column=column: build(column))
+                          for column in by or self.by], ignore_index=True)
 
 
 def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = None,
