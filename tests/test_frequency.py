@@ -130,3 +130,27 @@ def test_count_terms_ignores_pieces_without_a_group_and_keeps_unsorted_categorie
     table = count_terms(pd.concat([shuffled.astype({"term": object}), extra], ignore_index=True), pieces, "role")
     pd.testing.assert_frame_equal(count_terms(shuffled, pieces, "role"), expected)
     pd.testing.assert_frame_equal(table, expected)
+
+
+@pytest.mark.parametrize("by", ["doc_id", "author", "role"])
+def test_group_terms_in_batches_of_groups_is_the_same_as_in_one(by, tmp_path, monkeypatch):
+    # a large table is counted a few groups at a time; here batches of 300 rows of the seed corpus
+    from conftest import SEED_MANIFEST
+    from discourselab import frequency
+    from discourselab.frequency import group_of, group_terms
+    from discourselab.study import open_study
+
+    study = open_study(SEED_MANIFEST, tmp_path)
+    groups = group_of(study.pieces, by)
+    groups = groups.drop(groups.index[3])  # a piece without a group is left out either way
+    for table in (study.counts, study.tokens, study.tokens.astype({"doc_id": object, "term": object})):
+        whole = group_terms(table, groups, dispersion=True)
+        monkeypatch.setattr(frequency, "GROUP_ROWS", 300)
+        batches = frequency._group_batches(table, groups)
+        assert batches is not None and len(batches[2]) > 1
+        parts = group_terms(table, groups, dispersion=True)
+        monkeypatch.setattr(frequency, "GROUP_ROWS", 2_000_000)
+        pd.testing.assert_frame_equal(parts[0], whole[0])
+        pd.testing.assert_series_equal(parts[1], whole[1])
+    assert count_terms(study.counts, study.pieces, by)["count"].sum() == study.counts["term"].notna().mul(
+        study.counts["count"]).sum()

@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Rows of the token or count table above which :func:`group_terms` counts a batch of groups at a time.
+GROUP_ROWS = 2_000_000
+
 FREQUENCY_COLUMNS = ["by", "group", "term", "count", "per_1000", "pieces", "paragraphs", "dp", "dp_norm"]
 
 
@@ -110,7 +113,10 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
 
     Counted on the token table's integer codes (a sort of the paragraph-term
     pairs), so the cost grows with the number of tokens, not with the number
-    of paragraphs times terms.
+    of paragraphs times terms. Every column belongs to one group, so a table of
+    more than ``GROUP_ROWS`` rows is counted a few groups at a time (consecutive
+    in sorted order, about ``GROUP_ROWS`` rows each): the same table, while the
+    working arrays (about 100 bytes per row at once) are those of one batch.
 
     Parameters
     ----------
@@ -134,6 +140,9 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     words : Series
         Running words per group (stop words included), for the groups with tokens.
     """
+    batches = _group_batches(tokens, groups)
+    if batches is not None:
+        return _in_batches(tokens, groups, batches, dispersion)
     para, _ = _sorted_codes(tokens["paragraph_id"])
     doc, docs = _sorted_codes(tokens["doc_id"])
     term, terms = _sorted_codes(tokens["term"])
@@ -182,6 +191,50 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
             table["dp"] = np.clip(0.5 * (diff + 1.0 - held), 0.0, None)
             least = smallest[group_code]
             table["dp_norm"] = np.where(least < 1, table["dp"] / (1 - least), 0.0)
+    return table, words
+
+
+def _group_batches(tokens: pd.DataFrame, groups: pd.Series):
+    """Each row's group code and the groups' names, with the (first, last + 1) codes of each batch; None for one batch."""
+    if len(tokens) <= GROUP_ROWS:
+        return None
+    column = tokens["doc_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, docs = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, docs = pd.factorize(column)
+    named = groups.reindex(docs)
+    names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
+    if len(names) < 2:
+        return None
+    doc_group = np.append(names.get_indexer(named), -1).astype(np.int32)  # code -1 (no piece) maps to the last
+    row_group = doc_group[codes]
+    rows = np.bincount(row_group[row_group >= 0], minlength=len(names))
+    bounds, start, size = [], 0, 0
+    for code, n in enumerate(rows):
+        if size and size + n > GROUP_ROWS:
+            bounds.append((start, code))
+            start, size = code, 0
+        size += n
+    bounds.append((start, len(names)))
+    return (row_group, names, bounds) if len(bounds) > 1 else None
+
+
+def _in_batches(tokens: pd.DataFrame, groups: pd.Series, batches, dispersion: bool) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`group_terms` of each batch of groups, put together as one call would make it."""
+    row_group, names, bounds = batches
+    if not isinstance(tokens["term"].dtype, pd.CategoricalDtype):  # the same term codes in every batch
+        tokens = tokens.assign(term=tokens["term"].astype("category"))
+    tables, words = [], []
+    for first, last in bounds:
+        table, counted = group_terms(tokens[(row_group >= first) & (row_group < last)],
+                                     groups[groups.isin(names[first:last])], dispersion)
+        tables.append(table.assign(group=table["group"].astype(object)))
+        words.append(counted)
+    table = pd.concat(tables, ignore_index=True)
+    table["group"] = pd.Categorical(table["group"], categories=names)
+    words = pd.concat(words)
+    words.index = pd.Index(words.index, dtype=names.dtype, name="group")
     return table, words
 
 
