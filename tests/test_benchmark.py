@@ -37,7 +37,8 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     assert ("discourselab text processing", "2") in steps and ("scikit-learn CountVectorizer", "1") in steps
     assert ("discourselab run (first run, empty cache)", "1") in steps
     assert all(float(r["seconds"]) >= 0 and float(r["peak_mb"]) > 0 for r in rows)
-    assert float(next(r for r in rows if r["step"].startswith("discourselab run"))["seconds"]) > 1
+    run = next(r for r in rows if r["step"].startswith("discourselab run"))
+    assert float(run["seconds"]) > 1 and "; peak memory " in run["detail"]
     manifest = (tmp_path / "corpus-2x" / "corpus.csv").read_text(encoding="utf-8").splitlines()
     assert len(manifest) == 1 + 6  # three addresses, twice
     assert (tmp_path / "run-1x" / "tables" / "keyness.csv").is_file()
@@ -46,3 +47,18 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     once, twice = (pd.read_csv(tmp_path / f"counts-{n}x.csv").set_index(["group", "term"]) for n in (1, 2))
     assert len(once) > 100 and (twice["count"] == 2 * once["count"]).all()
     assert np.allclose(twice["per_1000"], once["per_1000"])
+
+
+def test_the_steps_running_when_memory_peaked(tmp_path):
+    import json
+
+    bench = load_benchmark()
+    record = tmp_path / "run.json"
+    record.write_text(json.dumps({"steps_started": {"term counts": 0.5, "notebook 02": 3.0, "notebook 04": 3.1,
+                                                    "notebook 00": 20.0},
+                                  "steps_seconds": {"term counts": 2.4, "notebook 02": 10.0, "notebook 04": 16.0,
+                                                    "notebook 00": 5.0}}))
+    assert bench.running_at(record, 2.0) == ["term counts"]
+    assert bench.running_at(record, 12.5) == ["notebook 02", "notebook 04"]
+    assert bench.running_at(record, 15.0) == ["notebook 04"]
+    assert bench.running_at(record, 30.0) == []
