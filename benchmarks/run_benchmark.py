@@ -96,8 +96,7 @@ class PeakMemory:
 
     def __init__(self, children_only: bool = False):
         self.peak = 0.0
-        self.peak_at = 0.0  # seconds after the start
-        self._start = time.perf_counter()
+        self.peak_at = 0.0  # seconds after the start (set on entering)
         self.children_only = children_only
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)

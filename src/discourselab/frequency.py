@@ -229,10 +229,9 @@ def _in_batches(tokens: pd.DataFrame, groups: pd.Series, batches, dispersion: bo
     for first, last in bounds:
         table, counted = group_terms(tokens[(row_group >= first) & (row_group < last)],
                                      groups[groups.isin(names[first:last])], dispersion)
-        tables.append(table.assign(group=table["group"].astype(object)))
+        tables.append(table.assign(group=table["group"].cat.set_categories(names)))  # one set: concat keeps it
         words.append(counted)
     table = pd.concat(tables, ignore_index=True)
-    table["group"] = pd.Categorical(table["group"], categories=names)
     words = pd.concat(words)
     words.index = pd.Index(words.index, dtype=names.dtype, name="group")
     return table, words

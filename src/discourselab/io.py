@@ -58,7 +58,7 @@ def write_csv(table, path: str | Path) -> Path:
                 # a chunk of rows at a time: the values' text is made for one chunk, not for the whole table
                 for start in range(0, len(part), CHUNK_ROWS):
                     writer.writerows(zip(*_columns_as_text(part.iloc[start:start + CHUNK_ROWS])))
-                del part
+                del part  # before the iterable makes the next one
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -122,17 +122,18 @@ class Study:
         of this generator). Each part is cached on disk.
         """
         for column in by or ["doc_id", *self.by]:
-            names = sorted(set(group_of(self.pieces, column)))  # count_terms orders its groups so
+            labels = group_of(self.pieces, column)
+            names = sorted(set(labels))  # count_terms orders its groups so
             for start in range(0, max(len(names), 1), groups_per_table):
-                part = names[start:start + groups_per_table]
-                yield self._cached("frequencies", {"by": column, "groups": part if len(names) > groups_per_table else "all"},
-                                   lambda column=column, part=part: self._frequencies_of(column, part))
+                part = names[start:start + groups_per_table] if len(names) > groups_per_table else None
+                yield self._cached("frequencies", {"by": column, "groups": part or "all"},
+                                   lambda column=column, docs=None if part is None else labels.index[labels.isin(part)]:
+                                   self._frequencies_of(column, docs))
 
-    def _frequencies_of(self, column: str, names: list[str]) -> pd.DataFrame:
-        labels = group_of(self.pieces, column)
-        if len(names) == labels.nunique():
+    def _frequencies_of(self, column: str, docs) -> pd.DataFrame:
+        """count_terms by ``column`` of some pieces (``docs``; None: all), from their rows of the count table."""
+        if docs is None:
             return count_terms(self.counts, self.pieces, column)
-        docs = labels.index[labels.isin(names)]
         counts = self.counts
         return count_terms(counts[counts["doc_id"].isin(docs)], self.pieces[self.pieces["doc_id"].isin(docs)], column)
 
