@@ -26,12 +26,11 @@ lines_per_group = 3  # concordance lines shown per group and term (all are in ta
 window = 5  # collocation window, tokens either side
 
 # %%
-import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab.concepts import FILENAME, read_concepts
-from discourselab.context import collocates, concordance, query_paragraphs, query_term, render_concordance
+from discourselab.context import keywords_in_context, query_term, render_concordance
 from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
@@ -81,16 +80,13 @@ if len(rates):
 # For each concept, the first concordance lines of each group (in corpus order; the text as written, escaped) and each group's strongest collocates by logDice (window of ±5 tokens in the paragraph; count = co-occurrences). A glossary concept finds every rendering of it.
 
 # %%
-# the token table (with each token's place in the text) of just the paragraphs that hold a concept
-tokens = study.tokens_of(query_paragraphs(counts, study.corpus.paragraphs, queries, pipe))
-all_lines, all_collocates = [], []
+# concordance lines and collocates of every concept, in one pass over the paragraphs that hold one
+concordance_table, collocate_table = keywords_in_context(study.corpus.paragraphs, pieces, queries, pipe, counts,
+                                                         by=group, window=window, min_count=2, words=10)
+concordance_table.insert(1, group, concordance_table["doc_id"].map(groups))
 for query in queries:
-    lines = concordance(tokens, study.corpus.paragraphs, pieces, query, pipe, words=10)
-    lines.insert(0, "query", query)
-    lines.insert(1, group, lines["doc_id"].map(groups))
-    all_lines.append(lines)
-    colls = collocates(tokens, pieces, query, pipe, by=group, window=window, min_count=2, counts=counts)
-    all_collocates.append(colls)
+    lines = concordance_table[concordance_table["query"] == query]
+    colls = collocate_table[collocate_table["node"] == query_term(query, pipe)]
     display(Markdown(f"### {query}  \n{len(lines)} occurrence(s) in {lines['doc_id'].nunique()} piece(s)."))
     shown = lines.groupby(group, sort=True).head(lines_per_group).sort_values([group, "doc_id"], kind="stable")
     display(HTML(render_concordance(shown, label=group)))
@@ -103,8 +99,6 @@ for query in queries:
         display(Markdown("_No collocate occurs twice near it in any group._"))
 
 # %%
-concordance_table = pd.concat(all_lines, ignore_index=True) if all_lines else pd.DataFrame()
-collocate_table = pd.concat(all_collocates, ignore_index=True) if all_collocates else pd.DataFrame()
 write_table(concordance_table, "concordance", study.out_dir)
 write_table(collocate_table, "collocates", study.out_dir)
 if len(collocate_table):

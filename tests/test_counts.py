@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import SEED_MANIFEST
-from discourselab.context import collocates, concordance, query_paragraphs
+from discourselab import context
+from discourselab.context import collocates, concordance, keywords_in_context, query_paragraphs
 from discourselab.corpus import load_corpus
 from discourselab.frequency import count_terms, group_of
 from discourselab.keyness import compare_groups
@@ -85,3 +86,24 @@ def test_concordance_and_collocates_from_the_paragraphs_with_the_query(seed):
             near = collocates(some, corpus.pieces, query, pipe, counts=counts)
             assert len(near) > 0
             pd.testing.assert_frame_equal(near, collocates(tokens, corpus.pieces, query, pipe))
+
+
+@pytest.mark.parametrize("by", ["role", "author"])
+def test_keywords_in_context_a_chunk_at_a_time(seed, by, monkeypatch):
+    # one pass over the paragraphs with a query, 5 at a time (and the totals 500 rows at a time):
+    # the tables of the per-query functions on every token
+    corpus, pipe, tokens, counts = seed
+    monkeypatch.setattr(context, "TOTALS_ROWS", 500)
+    queries = ["grass-roots", "masses", "aspects", "community", "not in the corpus"]
+    lines, near = keywords_in_context(corpus.paragraphs, corpus.pieces, queries, pipe, counts, by=by, window=3,
+                                      words=4, chunk=5)
+    for query in queries:
+        expected = concordance(tokens, corpus.paragraphs, corpus.pieces, query, pipe, words=4)
+        mine = lines[lines["query"] == query].drop(columns="query").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, expected, check_dtype=False)
+        expected = collocates(tokens, corpus.pieces, query, pipe, by=by, window=3)
+        mine = near[near["node"] == expected["node"].iloc[0]] if len(expected) else near.iloc[:0]
+        pd.testing.assert_frame_equal(mine.reset_index(drop=True), expected, check_dtype=False)
+    assert lines["query"].value_counts().to_dict().keys() == {"grass-roots", "masses", "aspects", "community"}
+    assert near["node"].nunique() == 3  # no collocates for a stop word or an absent query
+    assert len(near) > 20

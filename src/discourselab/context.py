@@ -12,11 +12,15 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of, in_groups, row_counts
+from .frequency import group_of, in_groups, sum_by_key
 from .keyness import log_likelihood
+from .progress import bar
 from .text import TextPipeline
 
 CONCORDANCE_COLUMNS = ["doc_id", "author", "paragraph_id", "left", "keyword", "right"]
+#: Rows of a count table that :func:`collocates` sums at a time.
+TOTALS_ROWS = 1 << 20
+COLLOCATE_COLUMNS = ["by", "group", "node", "collocate", "count", "node_count", "collocate_count", "log_dice", "g2"]
 
 
 def query_term(query: str, pipeline: TextPipeline) -> str:
@@ -126,36 +130,156 @@ def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline:
     """
     node = query_term(query, pipeline)
     groups = group_of(pieces, by)
-    table = tokens.assign(group=in_groups(tokens["doc_id"], groups)).sort_values(["doc_id", "position"])
-    whole = tokens if counts is None else counts
-    sized = pd.DataFrame({"group": in_groups(whole["doc_id"], groups), "term": whole["term"],
-                          "count": row_counts(whole)})
-    group_tokens = sized.groupby("group")["count"].sum()
-    totals = sized.groupby(["group", "term"], observed=True)["count"].sum()
-    rows = []
-    for group, part in table.groupby("group", sort=True):
-        terms, paras = part["term"].to_numpy(dtype=object), part["paragraph_id"].to_numpy(dtype=object)
-        hits = np.flatnonzero(terms == node)
-        if not len(hits):
-            continue
-        # token positions inside some node's window (each counted once, so f_nc <= f_c)
-        inside = {j for i in hits for j in range(max(0, i - window), min(len(terms), i + window + 1))
-                  if paras[j] == paras[i]} - set(hits.tolist())
-        slots = len(inside)
-        near: dict[str, int] = {}
-        for j in inside:
-            if isinstance(terms[j], str):
-                near[terms[j]] = near.get(terms[j], 0) + 1
-        n_tokens = int(group_tokens[group])
-        for collocate, f_nc in near.items():
-            if f_nc < min_count or collocate == node:
-                continue
-            f_c = int(totals[(group, collocate)])
-            rows.append({"by": by, "group": group, "node": node, "collocate": collocate, "count": f_nc,
-                         "node_count": len(hits), "collocate_count": f_c,
-                         "log_dice": 14 + np.log2(2 * f_nc / (len(hits) + f_c)),
-                         "g2": float(log_likelihood(f_nc, f_c - f_nc, slots, n_tokens - slots))})
-    columns = ["by", "group", "node", "collocate", "count", "node_count", "collocate_count", "log_dice", "g2"]
-    result = pd.DataFrame(rows, columns=columns)
+    near, sizes = _window_counts(tokens, groups, node, window)
+    totals = _group_totals(tokens if counts is None else counts, groups, near["collocate"].unique())
+    return _scored(near, sizes, totals, by, node, min_count)
+
+
+def _window_counts(tokens: pd.DataFrame, groups: pd.Series, node: str, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`collocates` counts in the node's windows, summable over tables of different paragraphs.
+
+    Returns ``near`` (``group``, ``collocate``, ``count``: tokens of each term
+    inside some window) and ``sizes`` (index ``group``: ``node_count``, the
+    node's occurrences, and ``slots``, the tokens inside its windows). Windows
+    stay inside a paragraph, so a table of whole paragraphs gives its own share.
+    """
+    table = tokens.sort_values(["doc_id", "position"], kind="stable")
+    terms, vocabulary = pd.factorize(table["term"])  # missing (stop words, numbers): -1
+    paragraph = pd.factorize(table["paragraph_id"])[0]
+    group, labels = pd.factorize(in_groups(table["doc_id"], groups))  # no group: -1
+    node_code = vocabulary.get_loc(node) if node in vocabulary else -2
+    hits = np.flatnonzero((terms == node_code) & (group >= 0))
+    around = np.arange(-window, window + 1)
+    place = (hits[:, None] + around).ravel()
+    centre = np.repeat(hits, len(around))
+    keep = (place >= 0) & (place < len(terms))
+    place, centre = place[keep], centre[keep]
+    # each token inside some window counted once, the node's own occurrences left out (so f_nc <= f_c)
+    inside = np.setdiff1d(place[paragraph[place] == paragraph[centre]], hits)
+    sizes = pd.DataFrame({"node_count": np.bincount(group[hits], minlength=len(labels)),
+                          "slots": np.bincount(group[inside], minlength=len(labels))},
+                         index=pd.Index(labels, name="group"))
+    inside = inside[terms[inside] >= 0]
+    near = (pd.DataFrame({"group": labels[group[inside]], "collocate": vocabulary[terms[inside]]})
+            .value_counts(sort=False).rename("count").reset_index())
+    return near, sizes[sizes["node_count"] > 0]
+
+
+def _group_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[pd.Series, pd.Series]:
+    """Each group's tokens, and the count of each of ``terms`` (all when None) in each group.
+
+    From a token or count table, on its integer codes, ``TOTALS_ROWS`` rows at
+    a time: a large count table is not copied.
+    """
+    doc, term = (whole[c] if isinstance(whole[c].dtype, pd.CategoricalDtype) else whole[c].astype("category")
+                 for c in ("doc_id", "term"))
+    doc_codes, term_codes = doc.cat.codes.to_numpy(), term.cat.codes.to_numpy()
+    weight = whole["count"].to_numpy() if "count" in whole else np.ones(len(whole), np.int8)
+    group, labels = pd.factorize(in_groups(pd.Series(doc.cat.categories), groups))  # of each piece; none: -1
+    group = np.append(group, -1)  # a missing piece (code -1): no group
+    vocabulary = term.cat.categories
+    chosen = np.ones(len(vocabulary) + 1, dtype=bool)  # the last place: a missing term (code -1)
+    if terms is not None:
+        chosen[:] = False
+        found = vocabulary.get_indexer(list(terms))
+        chosen[found[found >= 0]] = True
+    chosen[-1] = False
+    group_tokens = np.zeros(len(labels), dtype=np.int64)
+    keys, sums = [], []
+    for start in range(0, len(whole), TOTALS_ROWS):
+        rows = slice(start, start + TOTALS_ROWS)
+        row_group, row_term, row_weight = group[doc_codes[rows]], term_codes[rows], weight[rows].astype(np.int64)
+        in_group = row_group >= 0
+        group_tokens += np.bincount(row_group[in_group], weights=row_weight[in_group],
+                                    minlength=len(labels)).astype(np.int64)
+        keep = in_group & chosen[row_term]
+        part = sum_by_key(row_group[keep].astype(np.int64) * len(vocabulary) + row_term[keep], row_weight[keep])
+        keys.append(part[0])
+        sums.append(part[2])
+    keys, _, summed = sum_by_key(np.concatenate(keys or [np.zeros(0, np.int64)]),
+                                 np.concatenate(sums or [np.zeros(0, np.int64)]))
+    index = pd.MultiIndex.from_arrays([labels[keys // len(vocabulary)].astype(object),
+                                       vocabulary[keys % len(vocabulary)].astype(object)])
+    return pd.Series(group_tokens, index=labels), pd.Series(summed, index=index)
+
+
+def _scored(near: pd.DataFrame, sizes: pd.DataFrame, group_totals: tuple[pd.Series, pd.Series], by: str, node: str,
+            min_count: int) -> pd.DataFrame:
+    """The collocates table from the window counts and :func:`_group_totals`."""
+    group_tokens, totals = group_totals
+    near = near[(near["count"] >= min_count) & (near["collocate"] != node) & near["group"].isin(sizes.index)]
+    f_nc = near["count"].to_numpy(np.int64)
+    f_n = sizes["node_count"].reindex(near["group"]).to_numpy(np.int64)
+    slots = sizes["slots"].reindex(near["group"]).to_numpy(np.int64)
+    n_tokens = group_tokens.reindex(near["group"]).to_numpy(np.int64)
+    wanted = pd.MultiIndex.from_arrays([near["group"].astype(object), near["collocate"].astype(object)])
+    f_c = totals.reindex(wanted).to_numpy(np.int64)
+    result = pd.DataFrame({"by": by, "group": near["group"].to_numpy(object), "node": node,
+                           "collocate": near["collocate"].to_numpy(object), "count": f_nc, "node_count": f_n,
+                           "collocate_count": f_c, "log_dice": 14 + np.log2(2 * f_nc / (f_n + f_c)),
+                           "g2": log_likelihood(f_nc, f_c - f_nc, slots, n_tokens - slots)}, columns=COLLOCATE_COLUMNS)
     return result.sort_values(["group", "log_dice", "collocate"], ascending=[True, False, True],
                               kind="stable").reset_index(drop=True)
+
+
+def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries, pipeline: TextPipeline,
+                        counts: pd.DataFrame, *, by: str = "role", window: int = 5, min_count: int = 2,
+                        words: int = 8, chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`concordance` and :func:`collocates` of several queries in one pass, ``chunk`` paragraphs at a time.
+
+    Only the paragraphs that hold a query (:func:`query_paragraphs`) are
+    analysed, and only one chunk's token table is held at a time, so memory
+    does not grow with the corpus's tokens. The tables are those of the two
+    functions on the whole token table, query after query.
+
+    Parameters
+    ----------
+    paragraphs, pieces : DataFrame
+        From :func:`~discourselab.load_corpus`.
+    queries : list of str
+        Words, phrases or glossary concepts.
+    counts : DataFrame
+        The count table of the whole corpus (groups' sizes and term totals).
+    by, window, min_count
+        As for :func:`collocates`.
+    words
+        As for :func:`concordance`.
+
+    Returns
+    -------
+    lines : DataFrame
+        ``query`` (as given), then the columns of :func:`concordance`.
+    collocates : DataFrame
+        The columns of :func:`collocates`, one query after another.
+    """
+    queries = list(dict.fromkeys(queries))
+    groups = group_of(pieces, by)
+    wanted = set(query_paragraphs(counts, paragraphs, queries, pipeline))
+    chosen = paragraphs[paragraphs["paragraph_id"].isin(wanted)]
+    lines: dict[str, list] = {q: [] for q in queries}
+    near = {q: pd.DataFrame({"group": [], "collocate": [], "count": []}) for q in queries}  # summed so far
+    sizes = {q: pd.DataFrame({"node_count": [], "slots": []}, index=pd.Index([], name="group")) for q in queries}
+    starts = range(0, len(chosen), chunk)
+    for i in bar(starts, desc="concordances", total=len(starts), unit="chunk"):
+        part = chosen.iloc[i:i + chunk]
+        tokens = pipeline.token_table(part)
+        for query in queries:
+            lines[query].append(concordance(tokens, part, pieces, query, pipeline, words=words))
+            found, held = _window_counts(tokens, groups, query_term(query, pipeline), window)
+            near[query] = (pd.concat([near[query], found])
+                           .groupby(["group", "collocate"], sort=False, as_index=False)["count"].sum())
+            sizes[query] = pd.concat([sizes[query], held]).groupby(level="group", sort=False).sum()
+    summed = {q: found[found["count"] >= min_count] for q, found in near.items()}
+    del near
+    group_totals = _group_totals(counts, groups, {t for found in summed.values() for t in found["collocate"]})
+    line_tables, collocate_tables = [], []
+    for query in queries:
+        found = (pd.concat(lines[query], ignore_index=True) if lines[query]
+                 else pd.DataFrame(columns=CONCORDANCE_COLUMNS))
+        found.insert(0, "query", query)
+        line_tables.append(found)
+        node = query_term(query, pipeline)
+        collocate_tables.append(_scored(summed[query], sizes[query], group_totals, by, node, min_count))
+    if not queries:
+        return pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS]), pd.DataFrame(columns=COLLOCATE_COLUMNS)
+    return pd.concat(line_tables, ignore_index=True), pd.concat(collocate_tables, ignore_index=True)
