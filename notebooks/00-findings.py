@@ -34,12 +34,10 @@ from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab import topics as tm
-from discourselab.frequency import group_of
 from discourselab.io import show_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
-from discourselab.similarity import cosine_table, grouping_tests, similarity_pairs, tfidf_from_tokens
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -207,13 +205,8 @@ headlines.append((f"headline-topics-by-{group}",
 # When the texts are translations and each source file had its own translator (as in the seed corpus), translation can masquerade as authorship. Two checks: do the key terms survive without the glossary that merges the translators' renderings (section 1), and do pieces resemble each other more when they share a source file than when they share a group?
 
 # %%
-names = pieces["doc_id"].tolist()
-matrix, _, _ = tfidf_from_tokens(study.counts, group_of(pieces, "doc_id"), order=names)
-pairs = similarity_pairs(cosine_table(matrix, names), study.delta(), pieces)
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces and pieces[c].nunique() > 1]
-tests = pd.DataFrame([test for c in columns
-                      for test in grouping_tests(pairs, pieces, c, ("cosine", "delta"), seed=seed)],
-                     columns=["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"])
+tests = study.similarity_tests(columns)  # notebook 03's permutation tests, from the cache
 tests["p"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 tests = tests.dropna(subset=["within"])
 if tests.empty:

@@ -32,7 +32,7 @@ from discourselab import plots
 from discourselab.frequency import group_of
 from discourselab.io import show_figure, write_table
 from discourselab.similarity import (TFIDF_DEFAULTS, cluster, cosine_table, distinctive_terms,
-                                     grouping_tests, similarity_pairs, tfidf_from_tokens)
+                                     similarity_pairs, tfidf_from_tokens)
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -111,8 +111,7 @@ show_figure(fig, "similarity-dendrograms", study.out_dir)
 
 # %%
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces]
-tests = pd.DataFrame([test for c in columns
-                      for test in grouping_tests(pairs, study.pieces, c, ("cosine", "delta"), seed=seed)])
+tests = study.similarity_tests(columns, mfw=mfw, pairs=pairs)  # grouping_tests of each column (cached for notebook 00)
 tests["p (closer within)"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 write_table(tests, "similarity_grouping", study.out_dir)
 display(tests[["column", "value", "same_pairs", "within", "between", "difference", "p (closer within)"]])

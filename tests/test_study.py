@@ -61,3 +61,28 @@ def test_variant_usage(study):
     grassroots = usage[usage["concept"] == "grassroots"]
     assert set(grassroots["variant"]) == {"grassroots", "primary-level"}
     assert grassroots.set_index("variant").loc["primary-level", "group"] == "texts/a.txt"
+
+
+def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cache(study, tmp_path, monkeypatch):
+    from discourselab.similarity import (burrows_delta, cosine_table, grouping_tests, similarity_pairs,
+                                         tfidf_from_tokens)
+    from discourselab.study import Study
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path))
+    names = study.pieces["doc_id"].tolist()
+    matrix, _, _ = tfidf_from_tokens(study.tokens, pd.Series(names, index=names), order=names)
+    pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(study.corpus.piece_texts(), mfw=20),
+                             study.pieces)
+    expected = pd.DataFrame([t for c in ("role", "author") for t in grouping_tests(pairs, study.pieces, c)])
+    tests = study.similarity_tests(["role", "author"], mfw=20)
+    pd.testing.assert_frame_equal(tests, expected)
+    assert tests["same_pairs"].tolist() == [2, 2, 0, 0]  # every author wrote one piece: not testable
+    assert tests["p_greater"].notna().tolist() == [True, True, False, False]
+
+    def no_pairs(self, mfw=100):
+        raise AssertionError("the pairs were built again")
+
+    monkeypatch.setattr(Study, "similarity_pairs", no_pairs)
+    pd.testing.assert_frame_equal(study.similarity_tests(["role", "author"], mfw=20), expected)
+    authors = study.similarity_tests(["author"], mfw=20, pairs=pairs)
+    pd.testing.assert_frame_equal(authors, expected.iloc[2:].reset_index(drop=True))

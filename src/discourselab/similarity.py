@@ -26,6 +26,8 @@ from .text import doc_texts, word_tokens
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
 GEMM_PIECES = 200
 GEMM_GROUPS = 64
+#: The keys of each :func:`grouping_tests` result.
+GROUPING_TEST_COLUMNS = ["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"]
 
 #: Defaults for TF-IDF (stated, and passed to scikit-learn as given).
 TFIDF_DEFAULTS = {"sublinear_tf": True, "smooth_idf": True, "norm": "l2"}

@@ -14,7 +14,8 @@ from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
-from .similarity import burrows_delta
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, cosine_table, grouping_tests, similarity_pairs,
+                         tfidf_from_tokens)
 from .text import Settings, TextPipeline
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -98,6 +99,39 @@ class Study:
     def delta(self, mfw: int = 100) -> pd.DataFrame:
         """:func:`~discourselab.similarity.burrows_delta` of the pieces, cached (it reads every text)."""
         return self._cached("delta", {"mfw": mfw}, lambda: burrows_delta(self.corpus.piece_texts(), mfw=mfw))
+
+    def similarity_tests(self, columns, values=("cosine", "delta"), *, mfw: int = 100,
+                         pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+        """:func:`~discourselab.similarity.grouping_tests` of the pieces by each of ``columns``, with the study's seed.
+
+        On the pairs of pieces of :func:`~discourselab.similarity.similarity_pairs`
+        (cosine of the pieces' TF-IDF, Burrows' Delta on ``mfw`` words). Each
+        column's tests are cached, so a notebook that only reports them (the
+        findings) does not build the pairs again. ``pairs``, when given, must be
+        that table (a notebook that writes it passes it, so that it is not made twice).
+
+        Returns
+        -------
+        DataFrame
+            One row per column and value, the keys of ``grouping_tests``' dicts as columns.
+        """
+        made = {"pairs": pairs}
+
+        def tests(column: str) -> pd.DataFrame:
+            if made["pairs"] is None:
+                made["pairs"] = self.similarity_pairs(mfw)
+            return pd.DataFrame(grouping_tests(made["pairs"], self.pieces, column, tuple(values), seed=self.seed),
+                                columns=GROUPING_TEST_COLUMNS)
+
+        return pd.concat([self._cached("similarity-tests", {"by": column, "values": list(values), "mfw": mfw,
+                                                            "seed": self.seed}, lambda column=column: tests(column))
+                          for column in columns], ignore_index=True)
+
+    def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
+        """:func:`~discourselab.similarity.similarity_pairs` of the pieces: TF-IDF cosine and Burrows' Delta."""
+        names = self.pieces["doc_id"].tolist()
+        matrix, _, _ = tfidf_from_tokens(self.counts, group_of(self.pieces, "doc_id"), order=names)
+        return similarity_pairs(cosine_table(matrix, names), self.delta(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``)."""
