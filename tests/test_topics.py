@@ -240,3 +240,20 @@ def test_bootstrap_resamples_are_multinomial_counts():
     assert abs((counts == 0).mean() - (1 - 1 / n) ** n) < 0.01
     # and documents are drawn alike (no position favoured)
     assert np.abs(counts.mean(axis=0) - 1).max() < 0.06
+
+
+def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
+    # above FIT_DOCS documents the model is fitted on a sample and LDA infers every document's shares
+    # in INFER_JOBS processes: each document's inference is its own, so the shares do not depend on them
+    rng = np.random.default_rng(4)
+    counts = csr_matrix(rng.poisson(0.4, size=(90, 40)))
+    documents = tm.TopicDocuments(counts, np.array([f"t{i}" for i in range(40)]),
+                                  pd.DataFrame({"doc_id": "d", "unit_id": range(90), "words": 10}))
+    monkeypatch.setattr(tm, "FIT_DOCS", 60)
+    shares = {}
+    for jobs in (1, 2):
+        monkeypatch.setattr(tm, "INFER_JOBS", jobs)
+        estimator, shares[jobs], _ = tm.fit_topics(documents, 3, model="lda", seed=1)
+        assert estimator.n_jobs == jobs
+    np.testing.assert_array_equal(shares[1], shares[2])
+    assert shares[1].shape == (90, 3)

@@ -44,6 +44,8 @@ MIN_DOCS_PER_TOPIC = 5
 PARALLEL_FROM = 300
 #: Models are fitted on a seeded sample of at most this many documents (shares are inferred for all).
 FIT_DOCS = 4000
+#: Processes (joblib; -1: all cores) for LDA's inference of every document's shares after such a fit.
+INFER_JOBS = -1
 
 
 class SmallCorpusWarning(UserWarning):
@@ -169,6 +171,8 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         if n_docs > FIT_DOCS:
             rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
             estimator.fit(matrix[rows])
+            if model == "lda":  # inference document by document, no random start: the same shares on all cores
+                estimator.set_params(n_jobs=INFER_JOBS)
             doc_topic = estimator.transform(matrix) if shares else None
         elif shares:
             doc_topic = estimator.fit_transform(matrix)
