@@ -37,8 +37,9 @@ def query_paragraphs(counts: pd.DataFrame, paragraphs: pd.DataFrame, queries, pi
 
     Those whose terms (from the count table) include a query's term, and those
     whose text holds it as written (a stop word has no term). Their token
-    table (e.g. :meth:`discourselab.study.Study.tokens_of`) is all those two
-    need, so the whole corpus's never has to be held.
+    table (e.g. :meth:`discourselab.study.Study.tokens_of`, or a chunk of them
+    at a time as in :func:`keywords_in_context`) is all those two need, so the
+    whole corpus's never has to be held.
     """
     terms = {query_term(q, pipeline) for q in queries}
     found = set(counts.loc[counts["term"].isin(terms), "paragraph_id"].astype(object))
@@ -228,8 +229,8 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
     """:func:`concordance` and :func:`collocates` of several queries in one pass, ``chunk`` paragraphs at a time.
 
     Only the paragraphs that hold a query (:func:`query_paragraphs`) are
-    analysed, and only one chunk's token table is held at a time, so memory
-    does not grow with the corpus's tokens. The tables are those of the two
+    analysed, and only one chunk's token table is held at a time, so the
+    tokens held do not grow with the corpus. The tables are those of the two
     functions on the whole token table, query after query.
 
     Parameters
@@ -253,33 +254,36 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
         The columns of :func:`collocates`, one query after another.
     """
     queries = list(dict.fromkeys(queries))
+    nodes = {q: query_term(q, pipeline) for q in queries}
     groups = group_of(pieces, by)
     wanted = set(query_paragraphs(counts, paragraphs, queries, pipeline))
     chosen = paragraphs[paragraphs["paragraph_id"].isin(wanted)]
     lines: dict[str, list] = {q: [] for q in queries}
-    near = {q: pd.DataFrame({"group": [], "collocate": [], "count": []}) for q in queries}  # summed so far
-    sizes = {q: pd.DataFrame({"node_count": [], "slots": []}, index=pd.Index([], name="group")) for q in queries}
+    near: dict[str, pd.DataFrame] = {}  # window counts summed over the chunks so far
+    sizes: dict[str, pd.DataFrame] = {}
     starts = range(0, len(chosen), chunk)
     for i in bar(starts, desc="concordances", total=len(starts), unit="chunk"):
         part = chosen.iloc[i:i + chunk]
         tokens = pipeline.token_table(part)
         for query in queries:
             lines[query].append(concordance(tokens, part, pieces, query, pipeline, words=words))
-            found, held = _window_counts(tokens, groups, query_term(query, pipeline), window)
-            near[query] = (pd.concat([near[query], found])
-                           .groupby(["group", "collocate"], sort=False, as_index=False)["count"].sum())
-            sizes[query] = pd.concat([sizes[query], held]).groupby(level="group", sort=False).sum()
-    summed = {q: found[found["count"] >= min_count] for q, found in near.items()}
-    del near
-    group_totals = _group_totals(counts, groups, {t for found in summed.values() for t in found["collocate"]})
+            found, held = _window_counts(tokens, groups, nodes[query], window)
+            if query in near:
+                found = pd.concat([near[query], found]).groupby(["group", "collocate"], sort=False,
+                                                                as_index=False)["count"].sum()
+                held = pd.concat([sizes[query], held]).groupby(level="group", sort=False).sum()
+            near[query], sizes[query] = found, held
+    near = {q: table[table["count"] >= min_count] for q, table in near.items()}
+    group_totals = _group_totals(counts, groups, {t for table in near.values() for t in table["collocate"]})
     line_tables, collocate_tables = [], []
     for query in queries:
         found = (pd.concat(lines[query], ignore_index=True) if lines[query]
                  else pd.DataFrame(columns=CONCORDANCE_COLUMNS))
         found.insert(0, "query", query)
         line_tables.append(found)
-        node = query_term(query, pipeline)
-        collocate_tables.append(_scored(summed[query], sizes[query], group_totals, by, node, min_count))
-    if not queries:
-        return pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS]), pd.DataFrame(columns=COLLOCATE_COLUMNS)
-    return pd.concat(line_tables, ignore_index=True), pd.concat(collocate_tables, ignore_index=True)
+        if query in near:
+            collocate_tables.append(_scored(near[query], sizes[query], group_totals, by, nodes[query], min_count))
+    return (pd.concat(line_tables, ignore_index=True) if line_tables
+            else pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS]),
+            pd.concat(collocate_tables, ignore_index=True) if collocate_tables
+            else pd.DataFrame(columns=COLLOCATE_COLUMNS))

@@ -43,8 +43,9 @@ class Study:
         """The token table of every paragraph (see :meth:`TextPipeline.token_table`).
 
         A row per token: the notebooks use the smaller :attr:`counts` and
-        :attr:`pairs` instead, and :meth:`tokens_of` for the paragraphs a
-        concordance shows. Cached on disk like :attr:`counts`.
+        :attr:`pairs` instead, and concordances analyse again the paragraphs
+        they need (:func:`~discourselab.context.keywords_in_context`, or
+        :meth:`tokens_of`). Cached on disk like :attr:`counts`.
         """
         def build() -> pd.DataFrame:
             return self.pipeline.token_table(
