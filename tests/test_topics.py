@@ -250,6 +250,7 @@ def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
     documents = tm.TopicDocuments(counts, np.array([f"t{i}" for i in range(40)]),
                                   pd.DataFrame({"doc_id": "d", "unit_id": range(90), "words": 10}))
     monkeypatch.setattr(tm, "FIT_DOCS", 60)
+    monkeypatch.setattr(tm, "INFER_DOCS", 25)  # in slices of 25 documents, as in 20,000 on a large corpus
     shares = {}
     for jobs in (1, 2):
         monkeypatch.setattr(tm, "INFER_JOBS", jobs)

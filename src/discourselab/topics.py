@@ -46,6 +46,8 @@ PARALLEL_FROM = 300
 FIT_DOCS = 4000
 #: Processes (joblib; -1: all cores) for LDA's inference of every document's shares after such a fit.
 INFER_JOBS = -1
+#: Documents whose shares are inferred at a time (split between the processes).
+INFER_DOCS = 20_000
 
 
 class SmallCorpusWarning(UserWarning):
@@ -173,7 +175,9 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
             estimator.fit(matrix[rows])
             if model == "lda":  # inference document by document, no random start: the same shares on all cores
                 estimator.set_params(n_jobs=INFER_JOBS)
-            doc_topic = estimator.transform(matrix) if shares else None
+            # a slice of the documents at a time, so that the worker processes get only a slice each
+            doc_topic = (np.vstack([estimator.transform(matrix[i:i + INFER_DOCS])
+                                    for i in range(0, n_docs, INFER_DOCS)]) if shares else None)
         elif shares:
             doc_topic = estimator.fit_transform(matrix)
         else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
