@@ -244,17 +244,19 @@ def test_bootstrap_resamples_are_multinomial_counts():
 
 def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
     # above FIT_DOCS documents the model is fitted on a sample and LDA infers every document's shares
-    # in INFER_JOBS processes: each document's inference is its own, so the shares do not depend on them
+    # INFER_DOCS at a time in INFER_JOBS processes: each document's inference is its own, so the shares
+    # depend on neither
     rng = np.random.default_rng(4)
     counts = csr_matrix(rng.poisson(0.4, size=(90, 40)))
     documents = tm.TopicDocuments(counts, np.array([f"t{i}" for i in range(40)]),
                                   pd.DataFrame({"doc_id": "d", "unit_id": range(90), "words": 10}))
     monkeypatch.setattr(tm, "FIT_DOCS", 60)
-    monkeypatch.setattr(tm, "INFER_DOCS", 25)  # in slices of 25 documents, as in 20,000 on a large corpus
     shares = {}
-    for jobs in (1, 2):
+    for jobs, slices in ((1, 90), (1, 25), (2, 25)):  # one pass in one process, then slices, then 2 processes
         monkeypatch.setattr(tm, "INFER_JOBS", jobs)
-        estimator, shares[jobs], _ = tm.fit_topics(documents, 3, model="lda", seed=1)
+        monkeypatch.setattr(tm, "INFER_DOCS", slices)
+        estimator, shares[(jobs, slices)], _ = tm.fit_topics(documents, 3, model="lda", seed=1)
         assert estimator.n_jobs == jobs
-    np.testing.assert_array_equal(shares[1], shares[2])
-    assert shares[1].shape == (90, 3)
+    np.testing.assert_array_equal(shares[(1, 90)], shares[(1, 25)])
+    np.testing.assert_array_equal(shares[(1, 90)], shares[(2, 25)])
+    assert shares[(1, 90)].shape == (90, 3)

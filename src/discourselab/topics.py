@@ -144,7 +144,9 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
     diagnostics fit many models). With more than ``FIT_DOCS`` documents, the
     model is fitted on a seeded sample of ``FIT_DOCS`` of them and every
     document's topic shares are then inferred (``transform``): the cost stays
-    bounded however large the corpus. With ``shares=False`` the documents'
+    bounded however large the corpus. LDA infers them ``INFER_DOCS`` documents
+    at a time on ``INFER_JOBS`` processes, which gives the same shares as one
+    pass in one process. With ``shares=False`` the documents'
     shares are not inferred (LDA's inference is a pass over every document;
     the diagnostics need only the topics), and ``doc_topic`` is None.
 
@@ -173,11 +175,16 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         if n_docs > FIT_DOCS:
             rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
             estimator.fit(matrix[rows])
-            if model == "lda":  # inference document by document, no random start: the same shares on all cores
+            if not shares:
+                doc_topic = None
+            elif model == "lda":
+                # each document's inference is its own (no random start, its own convergence): the same
+                # shares in any number of processes and slices; a slice at a time keeps the workers small
                 estimator.set_params(n_jobs=INFER_JOBS)
-            # a slice of the documents at a time, so that the worker processes get only a slice each
-            doc_topic = (np.vstack([estimator.transform(matrix[i:i + INFER_DOCS])
-                                    for i in range(0, n_docs, INFER_DOCS)]) if shares else None)
+                doc_topic = np.vstack([estimator.transform(matrix[i:i + INFER_DOCS])
+                                       for i in range(0, n_docs, INFER_DOCS)])
+            else:  # NMF's solver stops on the whole matrix's progress: one pass over all documents
+                doc_topic = estimator.transform(matrix)
         elif shares:
             doc_topic = estimator.fit_transform(matrix)
         else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
