@@ -12,7 +12,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .frequency import group_of, in_groups, sum_by_key
+from .frequency import group_of, row_group_codes, sum_by_key
 from .keyness import log_likelihood
 from .progress import bar
 from .text import TextPipeline
@@ -132,8 +132,9 @@ def collocates(tokens: pd.DataFrame, pieces: pd.DataFrame, query: str, pipeline:
     node = query_term(query, pipeline)
     groups = group_of(pieces, by)
     near, sizes = _window_counts(tokens, groups, node, window)
+    near = near[near["count"] >= min_count]
     totals = _group_totals(tokens if counts is None else counts, groups, near["collocate"].unique())
-    return _scored(near, sizes, totals, by, node, min_count)
+    return _scored(near, sizes, totals, by, node)
 
 
 def _window_counts(tokens: pd.DataFrame, groups: pd.Series, node: str, window: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,7 +148,7 @@ def _window_counts(tokens: pd.DataFrame, groups: pd.Series, node: str, window: i
     table = tokens.sort_values(["doc_id", "position"], kind="stable")
     terms, vocabulary = pd.factorize(table["term"])  # missing (stop words, numbers): -1
     paragraph = pd.factorize(table["paragraph_id"])[0]
-    group, labels = pd.factorize(in_groups(table["doc_id"], groups))  # no group: -1
+    group, labels = row_group_codes(table["doc_id"], groups)  # no group: -1
     node_code = vocabulary.get_loc(node) if node in vocabulary else -2
     hits = np.flatnonzero((terms == node_code) & (group >= 0))
     around = np.arange(-window, window + 1)
@@ -172,12 +173,10 @@ def _group_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[p
     From a token or count table, on its integer codes, ``TOTALS_ROWS`` rows at
     a time: a large count table is not copied.
     """
-    doc, term = (whole[c] if isinstance(whole[c].dtype, pd.CategoricalDtype) else whole[c].astype("category")
-                 for c in ("doc_id", "term"))
-    doc_codes, term_codes = doc.cat.codes.to_numpy(), term.cat.codes.to_numpy()
+    term = whole["term"] if isinstance(whole["term"].dtype, pd.CategoricalDtype) else whole["term"].astype("category")
+    term_codes = term.cat.codes.to_numpy()
     weight = whole["count"].to_numpy() if "count" in whole else np.ones(len(whole), np.int8)
-    group, labels = pd.factorize(in_groups(pd.Series(doc.cat.categories), groups))  # of each piece; none: -1
-    group = np.append(group, -1)  # a missing piece (code -1): no group
+    group, labels = row_group_codes(whole["doc_id"], groups)  # a piece in no group: -1
     vocabulary = term.cat.categories
     chosen = np.ones(len(vocabulary) + 1, dtype=bool)  # the last place: a missing term (code -1)
     if terms is not None:
@@ -189,7 +188,7 @@ def _group_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[p
     keys, sums = [], []
     for start in range(0, len(whole), TOTALS_ROWS):
         rows = slice(start, start + TOTALS_ROWS)
-        row_group, row_term, row_weight = group[doc_codes[rows]], term_codes[rows], weight[rows].astype(np.int64)
+        row_group, row_term, row_weight = group[rows], term_codes[rows], weight[rows].astype(np.int64)
         in_group = row_group >= 0
         group_tokens += np.bincount(row_group[in_group], weights=row_weight[in_group],
                                     minlength=len(labels)).astype(np.int64)
@@ -204,11 +203,11 @@ def _group_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[p
     return pd.Series(group_tokens, index=labels), pd.Series(summed, index=index)
 
 
-def _scored(near: pd.DataFrame, sizes: pd.DataFrame, group_totals: tuple[pd.Series, pd.Series], by: str, node: str,
-            min_count: int) -> pd.DataFrame:
-    """The collocates table from the window counts and :func:`_group_totals`."""
+def _scored(near: pd.DataFrame, sizes: pd.DataFrame, group_totals: tuple[pd.Series, pd.Series], by: str,
+            node: str) -> pd.DataFrame:
+    """The collocates table from the window counts (those of at least ``min_count``) and :func:`_group_totals`."""
     group_tokens, totals = group_totals
-    near = near[(near["count"] >= min_count) & (near["collocate"] != node) & near["group"].isin(sizes.index)]
+    near = near[(near["collocate"] != node) & near["group"].isin(sizes.index)]
     f_nc = near["count"].to_numpy(np.int64)
     f_n = sizes["node_count"].reindex(near["group"]).to_numpy(np.int64)
     slots = sizes["slots"].reindex(near["group"]).to_numpy(np.int64)
@@ -282,7 +281,7 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
         found.insert(0, "query", query)
         line_tables.append(found)
         if query in near:
-            collocate_tables.append(_scored(near[query], sizes[query], group_totals, by, nodes[query], min_count))
+            collocate_tables.append(_scored(near[query], sizes[query], group_totals, by, nodes[query]))
     return (pd.concat(line_tables, ignore_index=True) if line_tables
             else pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS]),
             pd.concat(collocate_tables, ignore_index=True) if collocate_tables

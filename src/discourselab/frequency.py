@@ -198,17 +198,9 @@ def _group_batches(tokens: pd.DataFrame, groups: pd.Series):
     """Each row's group code and the groups' names, with the (first, last + 1) codes of each batch; None for one batch."""
     if len(tokens) <= GROUP_ROWS:
         return None
-    column = tokens["doc_id"]
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes, docs = column.cat.codes.to_numpy(), column.cat.categories
-    else:
-        codes, docs = pd.factorize(column)
-    named = groups.reindex(docs)
-    names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
+    row_group, names = row_group_codes(tokens["doc_id"], groups)
     if len(names) < 2:
         return None
-    doc_group = np.append(names.get_indexer(named), -1).astype(np.int32)  # code -1 (no piece) maps to the last
-    row_group = doc_group[codes]
     rows = np.bincount(row_group[row_group >= 0], minlength=len(names))
     bounds, start, size = [], 0, 0
     for code, n in enumerate(rows):
@@ -218,6 +210,22 @@ def _group_batches(tokens: pd.DataFrame, groups: pd.Series):
         size += n
     bounds.append((start, len(names)))
     return (row_group, names, bounds) if len(bounds) > 1 else None
+
+
+def row_group_codes(doc_ids: pd.Series, groups: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's group, as an int32 code into the groups' names (sorted); -1 for a piece in no group.
+
+    ``doc_ids`` is a token or count table's column (categorical or plain),
+    ``groups`` as from :func:`group_of`.
+    """
+    if isinstance(doc_ids.dtype, pd.CategoricalDtype):
+        codes, docs = doc_ids.cat.codes.to_numpy(), doc_ids.cat.categories
+    else:
+        codes, docs = pd.factorize(doc_ids)
+    named = groups.reindex(docs)
+    names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
+    doc_group = np.append(names.get_indexer(named), -1).astype(np.int32)  # code -1 (no piece) maps to the last
+    return doc_group[codes], names
 
 
 def _in_batches(tokens: pd.DataFrame, groups: pd.Series, batches, dispersion: bool) -> tuple[pd.DataFrame, pd.Series]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -116,12 +116,12 @@ class Study:
         DataFrame
             One row per column and value, the keys of ``grouping_tests``' dicts as columns.
         """
-        made = {"pairs": pairs}
+        @cache
+        def made() -> pd.DataFrame:  # only for a column not in the cache, and then once
+            return self.similarity_pairs(mfw) if pairs is None else pairs
 
         def tests(column: str) -> pd.DataFrame:
-            if made["pairs"] is None:
-                made["pairs"] = self.similarity_pairs(mfw)
-            return pd.DataFrame(grouping_tests(made["pairs"], self.pieces, column, tuple(values), seed=self.seed),
+            return pd.DataFrame(grouping_tests(made(), self.pieces, column, tuple(values), seed=self.seed),
                                 columns=GROUPING_TEST_COLUMNS)
 
         return pd.concat([self._cached("similarity-tests", {"by": column, "values": list(values), "mfw": mfw,
