@@ -127,22 +127,26 @@ def bh_rejects(p, alpha: float) -> np.ndarray:
 
     With 2-D ``p``, within each row. Only the p-values below ``alpha`` can have
     q below it, and their ranks among all are their ranks among themselves, so
-    only those are sorted: q = p * (m / rank), the running minimum from the
-    largest rank down, with the same floating-point operations as
-    ``scipy.stats.false_discovery_control``. The rejected p-values are those at
-    or below the largest one whose q is below ``alpha``.
+    only those are sorted (see :func:`bh_limit`).
     """
     p = np.asarray(p, dtype=float)
     rows = p.reshape(int(np.prod(p.shape[:-1])), p.shape[-1]) if p.ndim else p.reshape(1, 1)
-    m = rows.shape[-1]
-    limit = np.full(len(rows), -np.inf)
-    for r, row in enumerate(rows):
-        small = np.sort(row[row < alpha])
-        q = small * (m / np.arange(1, len(small) + 1, dtype=float))
-        below = np.flatnonzero(np.minimum.accumulate(q[::-1])[::-1] < alpha)
-        if len(below):
-            limit[r] = small[below[-1]]
+    limit = np.array([bh_limit(np.sort(row[row < alpha]), rows.shape[-1], alpha) for row in rows])
     return (rows <= limit[:, None]).reshape(p.shape)
+
+
+def bh_limit(small: np.ndarray, m: int, alpha: float) -> float:
+    """The largest p-value that Benjamini-Hochberg rejects at ``alpha`` among ``m`` tests (-inf if none).
+
+    ``small`` holds, sorted, the p-values below ``alpha``: only those can have q
+    below it, and their ranks among all ``m`` are their ranks among themselves.
+    q = p * (m / rank), the running minimum from the largest rank down, with the
+    same floating-point operations as ``scipy.stats.false_discovery_control``;
+    every p-value at or below the returned one is rejected.
+    """
+    q = small * (m / np.arange(1, len(small) + 1, dtype=float))
+    below = np.flatnonzero(np.minimum.accumulate(q[::-1])[::-1] < alpha)
+    return float(small[below[-1]]) if len(below) else -np.inf
 
 
 def g2_test(a, b, n1, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
