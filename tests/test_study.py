@@ -54,6 +54,9 @@ def test_keyness_table(study):
 def test_glossary_switch_changes_terms(study):
     plain = study.with_settings(use_glossary=False)
     assert "primary-level" in set(plain.tokens["term"]) and "primary-level" not in set(study.tokens["term"])
+    # the same settings give the same study, so that its counts are loaded once; other settings, another
+    assert study.with_settings(use_glossary=False) is plain and study.with_settings(use_glossary=True) is study
+    assert plain.settings.use_glossary is False and study.with_settings(lemmatize=False) is not plain
 
 
 def test_variant_usage(study):

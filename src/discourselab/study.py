@@ -33,6 +33,7 @@ class Study:
     by: list[str]
     seed: int = 0
     settings: Settings = field(default_factory=Settings)
+    _variants: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def pipeline(self) -> TextPipeline:
@@ -135,8 +136,17 @@ class Study:
         return similarity_pairs(cosine_table(matrix, names), self.delta(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
-        """The same study with other text settings (e.g. ``use_glossary=False``)."""
-        return Study(self.corpus, self.out_dir, self.by, self.seed, Settings(**{**asdict(self.settings), **changes}))
+        """The same study with other text settings (e.g. ``use_glossary=False``).
+
+        The same object for the same settings, so that what it has loaded (its
+        counts) serves every caller.
+        """
+        settings = Settings(**{**asdict(self.settings), **changes})
+        if settings == self.settings:
+            return self
+        if settings not in self._variants:
+            self._variants[settings] = Study(self.corpus, self.out_dir, self.by, self.seed, settings)
+        return self._variants[settings]
 
     def frequencies(self, by: list[str] | None = None) -> pd.DataFrame:
         """:func:`~discourselab.frequency.count_terms` for pieces (``doc_id``) and each grouping column.
