@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from discourselab import CorpusError, TextPipeline
-from discourselab.text import count_words, normalize_typography, word_tokens
+from discourselab.text import Settings, count_words, normalize_typography, word_tokens
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +168,20 @@ def test_token_table_holds_what_analyze_gives(pipe):
     assert [None if pd.isna(t) else t for t in table["term"]] == [t[1] for t in expected]
     assert table[["words", "start", "end"]].to_numpy().tolist() == [list(t[2:]) for t in expected]
     assert list(table["term"].cat.categories) == sorted({t[1] for t in expected if t[1]})
+
+
+@pytest.mark.parametrize("changes", [{}, {"use_glossary": False}, {"lemmatize": False}, {"remove_stopwords": False},
+                                     {"keep_numbers": True}])
+def test_counted_is_analyze_without_surfaces(changes):
+    # the count table's fast path gives every token's term and running words as analyze does: split forms
+    # ("building-led"), expressions with a stop word inside, possessives, numbers, typography, non-ASCII words
+    texts = ["Party building-led governance of the grass-roots Party organizations, 56% of 1,200 members.",
+             "The people’s “rule of law” in the sub-district: Party building, Party-building and self-governing.",
+             "Zhōu’s neighbourhood committees’ work; the Party's committee, 2019 and 3.5 million residents.",
+             "", "the of and", "Party"]
+    pipe = TextPipeline(Settings(**changes))
+    for text in texts:
+        tokens = pipe.analyze(text)
+        assert pipe.counted(text) == ([t[1] for t in tokens], [t[2] for t in tokens]), text
+    if not pipe.settings.keep_numbers:  # (with numbers kept, counted is analyze)
+        assert any(len(pipe._fast[raw][0]) > 1 for raw in pipe._fast)  # a token with two forms was among them
