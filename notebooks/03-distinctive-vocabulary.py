@@ -83,7 +83,7 @@ cosine = cosine_table(matrix, names)
 delta = study.delta(mfw)  # Burrows' Delta (similarity.burrows_delta), cached for notebook 00
 pairs = similarity_pairs(cosine, delta, study.pieces)
 write_table(pairs, "similarity", study.out_dir)
-topic_tree, style_tree = cluster(matrix, metric="cosine"), cluster(delta)
+topic_tree, style_tree = cluster(1.0 - cosine), cluster(delta)  # cosine distance: 1 - similarity
 
 # %%
 from scipy.cluster.hierarchy import leaves_list

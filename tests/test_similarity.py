@@ -111,6 +111,9 @@ def test_cosine_clustering_equals_scipy_on_the_dense_rows():
         merges = cluster(matrix, metric="cosine")
         assert (merges[:, [0, 1, 3]] == expected[:, [0, 1, 3]]).all()  # the same merges, in the same order
         np.testing.assert_allclose(merges[:, 2], expected[:, 2], atol=1e-12)
+    # the cosine table's distances give the same tree as the matrix
+    names = list(range(30))
+    np.testing.assert_array_equal(cluster(1.0 - cosine_table(csr_matrix(dense), names)), cluster(csr_matrix(dense)))
     # a square distance table is clustered as given
     city = pdist(dense, metric="cityblock")
     square = pd.DataFrame(squareform(city), index=range(30), columns=range(30))

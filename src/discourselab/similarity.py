@@ -246,17 +246,19 @@ def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarr
     (sparse) matrix with itself, as in :func:`cosine_table`, instead of SciPy's
     ``pdist`` on a dense copy: for thousands of pieces over a large vocabulary
     that copy alone takes gigabytes and ``pdist`` minutes. A row of zeros is at
-    distance 1 from every other row (``pdist`` gives NaN).
+    distance 1 from every other row (``pdist`` gives NaN). A notebook that
+    already has the :func:`cosine_table` passes ``1 - cosine`` as the square
+    table and gets the same tree without the product again. Distances a rounding
+    error below 0 count as 0.
     """
     if isinstance(matrix, pd.DataFrame) and (matrix.index == matrix.columns).all():
-        condensed = squareform(matrix.to_numpy(), checks=False)
+        distance = matrix.to_numpy()
     elif metric == "cosine":
         distance = 1.0 - cosine_similarity(matrix)
-        condensed = np.clip(squareform(distance, checks=False), 0.0, None)  # rounding can give -1e-16
     else:
         dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
-        condensed = pdist(dense, metric=metric)
-    return linkage(condensed, method=method)
+        return linkage(pdist(dense, metric=metric), method=method)
+    return linkage(np.clip(squareform(distance, checks=False), 0.0, None), method=method)  # rounding: -1e-16
 
 
 def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataFrame,
