@@ -82,8 +82,11 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     total, total_words = np.asarray(counts.sum(axis=0)).ravel(), float(words.sum())
     aimed = np.flatnonzero((target_row >= 0) & (target_col >= 0))  # targets with a group and a count
     rows, cols = target_row[aimed], target_col[aimed]
-    shape = (len(ids), len(targets))
-    runs, held, ratios = np.zeros(shape, bool), np.zeros(shape, bool), np.full(shape, np.nan)
+    # per target, added up over the reruns: nothing per piece and target is kept but the breaking pieces
+    runs, held = np.zeros(len(targets), int), np.zeros(len(targets), int)
+    low, high = np.full(len(targets), np.nan), np.full(len(targets), np.nan)
+    breaking: list[list[str]] = [[] for _ in range(len(targets))]
+    doc_ids = ids.to_numpy()
     for i in progress(range(len(ids))) if progress else range(len(ids)):
         piece = counts[i].toarray().ravel()
         o = owner[i]
@@ -95,7 +98,7 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
         tested = all_counts >= max(min_count, 1)
         m = int(tested.sum())
         left = ~((np.arange(len(checked)) == o) & (group_pieces == 1))  # groups that still have a piece
-        runs[i] = (target_row >= 0) & left[np.maximum(target_row, 0)]
+        ran = (target_row >= 0) & left[np.maximum(target_row, 0)]
         a = group_counts[rows, cols] - np.where(rows == o, piece[cols], 0)
         b = all_counts[cols] - a
         p = chi2_sf_1(log_likelihood(a, b, n1[rows], n2[rows]))
@@ -112,15 +115,18 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
             rejected |= unsure & (p <= limit[rows])
         with np.errstate(divide="ignore", invalid="ignore"):  # a group without its only piece has no words
             found = rejected & left[rows] & (a / n1[rows] > b / n2[rows])
-        held[i, aimed[found]] = True
-        ratios[i, aimed[found]] = log_ratio(a[found], b[found], n1[rows][found], n2[rows][found])
-    doc_ids = ids.to_numpy()
+        kept = np.zeros(len(targets), bool)
+        kept[aimed[found]] = True
+        ratio = log_ratio(a[found], b[found], n1[rows][found], n2[rows][found])
+        low[aimed[found]] = np.fmin(low[aimed[found]], ratio)  # fmin, fmax: NaN (none yet) gives way
+        high[aimed[found]] = np.fmax(high[aimed[found]], ratio)
+        runs += ran
+        held += kept
+        for j in np.flatnonzero(ran & ~kept):
+            breaking[j].append(doc_ids[i])
     return pd.DataFrame({
-        "group": targets["group"].to_numpy(), "term": targets["term"].to_numpy(),
-        "runs": runs.sum(axis=0), "held": held.sum(axis=0),
-        "breaking": [";".join(doc_ids[runs[:, j] & ~held[:, j]]) for j in range(len(targets))],
-        "log_ratio_min": [np.nanmin(r) if held[:, j].any() else np.nan for j, r in enumerate(ratios.T)],
-        "log_ratio_max": [np.nanmax(r) if held[:, j].any() else np.nan for j, r in enumerate(ratios.T)],
+        "group": targets["group"].to_numpy(), "term": targets["term"].to_numpy(), "runs": runs, "held": held,
+        "breaking": [";".join(b) for b in breaking], "log_ratio_min": low, "log_ratio_max": high,
     }, columns=["group", "term", "runs", "held", "breaking", "log_ratio_min", "log_ratio_max"])
 
 
