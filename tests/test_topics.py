@@ -114,7 +114,7 @@ def test_choose_by_hand():
     assert tm.choose(tie)[1]["k"] == 2
 
 
-def test_prevalence_weighted_and_bootstrapped():
+def test_prevalence_weighted_and_bootstrapped(monkeypatch):
     fit = tm.TopicFit("nmf", 2, 0, np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]]),
                       np.eye(2), np.array([[0], [1]]))
     docs = pd.DataFrame({"doc_id": ["p", "p", "q", "r"], "unit_id": ["1", "2", "3", "4"], "words": [30, 10, 5, 7]})
@@ -137,6 +137,10 @@ def test_prevalence_weighted_and_bootstrapped():
     both = tm.prevalence_of([fit, other], docs, pieces, "role", n_boot=500, seed=1)
     alone = pd.concat([table, tm.prevalence(other, docs, pieces, "role", n_boot=500, seed=1)], ignore_index=True)
     pd.testing.assert_frame_equal(both, alone)
+    # a group too large for 200 resamples at a time is resampled a few at a time: the same intervals
+    monkeypatch.setattr(tm, "BOOT_CELLS", 5)
+    pd.testing.assert_frame_equal(tm.prevalence(fit, docs, pieces, "role", n_boot=500, seed=1), table,
+                                  check_exact=False, rtol=1e-12)
 
 
 def test_chunks_and_representative():

@@ -48,6 +48,8 @@ FIT_DOCS = 4000
 INFER_JOBS = -1
 #: Documents whose shares are inferred at a time (split between the processes).
 INFER_DOCS = 20_000
+#: Resampled document counts held at a time by the prevalence bootstrap (resamples x a group's documents).
+BOOT_CELLS = 1 << 21
 
 
 class SmallCorpusWarning(UserWarning):
@@ -499,8 +501,12 @@ def prevalence_of(fits: list[TopicFit], docs: pd.DataFrame, pieces: pd.DataFrame
         w = np.maximum(weights[idx], 1e-12)
         shares = [f.doc_topic[idx] for f in fits]
         boots = [np.empty((n_boot, f.k)) for f in fits]
-        for start in range(0, n_boot, 200):
-            stop = min(start + 200, n_boot)
+        # 200 resamples at a time, fewer for a group so large that they would pass BOOT_CELLS counts: the
+        # same draws (the generator gives one stream in batches of any size); a product over fewer rows
+        # may round in the last bit (at 400,000 paragraphs, interval ends 3e-17 apart at most)
+        step = max(1, min(200, BOOT_CELLS // len(idx)))
+        for start in range(0, n_boot, step):
+            stop = min(start + step, n_boot)
             draws = _resample_counts(rng, len(idx), stop - start) * w
             totals = draws.sum(axis=1, keepdims=True)
             for share, boot in zip(shares, boots):
