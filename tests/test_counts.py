@@ -55,6 +55,21 @@ def test_frequencies_and_keyness_are_the_same(seed, by):
                                   compare_groups(tokens, corpus.pieces, by, pairs=pairs))
 
 
+def test_term_counts_a_few_rows_at_a_time(seed, monkeypatch):
+    import discourselab.similarity as sim
+
+    corpus, _, tokens, counts = seed
+    labels = group_of(corpus.pieces, "role")
+    partial = labels.drop(labels.index[0])  # a piece without a label: its rows are left out
+    whole = [term_counts(table, by) for table in (counts, tokens) for by in (labels, partial)]
+    monkeypatch.setattr(sim, "TERM_ROWS", 7)
+    small = [term_counts(table, by) for table in (counts, tokens) for by in (labels, partial)]
+    for (a, rows_a, terms_a), (b, rows_b, terms_b) in zip(small, whole):
+        assert (a != b).nnz == 0 and a.dtype == b.dtype
+        assert list(rows_a) == list(rows_b) and list(terms_a) == list(terms_b)
+    assert 0 < whole[1][0].sum() < whole[0][0].sum()
+
+
 def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
     corpus, _, tokens, counts = seed
     labels = group_of(corpus.pieces, "doc_id")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import cdist, pdist, squareform
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
@@ -26,6 +26,8 @@ from .text import doc_texts, word_tokens
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
 GEMM_PIECES = 200
 GEMM_GROUPS = 64
+#: Rows of the token or count table that :func:`term_counts` turns into a matrix at a time.
+TERM_ROWS = 2_000_000
 #: The keys of each :func:`grouping_tests` result.
 GROUPING_TEST_COLUMNS = ["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"]
 
@@ -80,13 +82,20 @@ def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None
     term = tokens["term"].astype("category")
     label_of = labels.astype(str).reindex(doc.cat.categories.astype(str))
     rows, row_of = np.unique(label_of.fillna("").to_numpy(dtype=str), return_inverse=True)
-    keep = (term.cat.codes.to_numpy() >= 0) & label_of.notna().to_numpy()[doc.cat.codes.to_numpy()]
-    row = row_of[doc.cat.codes.to_numpy()[keep]]
-    column = term.cat.codes.to_numpy()[keep]
+    labelled = label_of.notna().to_numpy()
+    doc_codes, term_codes = doc.cat.codes.to_numpy(), term.cat.codes.to_numpy()
     shape = (len(rows), len(term.cat.categories))
-    counts = coo_matrix((row_counts(tokens)[keep], (row, column)), shape=shape).tocsr()
+    counts, seen = csr_matrix(shape, dtype=np.int64), np.zeros(len(rows), bool)
+    # TERM_ROWS rows of the table at a time, added up: the working arrays stay those of one slice
+    for start in range(0, len(tokens), TERM_ROWS):
+        docs, terms_at = doc_codes[start:start + TERM_ROWS], term_codes[start:start + TERM_ROWS]
+        keep = (terms_at >= 0) & labelled[docs]
+        row = row_of[docs[keep]]
+        seen[row] = True
+        weights = row_counts(tokens.iloc[start:start + TERM_ROWS])[keep]
+        counts = counts + coo_matrix((weights, (row, terms_at[keep])), shape=shape).tocsr()
     used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
-    present = np.flatnonzero(np.bincount(row, minlength=len(rows)) > 0) if len(row) else np.zeros(0, int)
+    present = np.flatnonzero(seen)
     if order is not None:
         position = {label: i for i, label in enumerate(rows)}
         present = np.asarray([position[str(label)] for label in order], dtype=int)
