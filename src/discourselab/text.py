@@ -314,8 +314,8 @@ class TextPipeline:
         lower-case token is analyzed once and remembered, and multiword
         expressions are looked for only in texts that hold a word one can begin with.
         """
-        if self.settings.keep_numbers:
-            return [token[1] for token in self.analyze(text) if token[1] is not None]
+        if self.settings.keep_numbers:  # numbers are terms: counted() takes analyze's path
+            return [t for t in self.counted(text)[0] if t is not None]
         raws = self._raw_tokens(text)
         single = self._single
         try:
@@ -325,24 +325,11 @@ class TextPipeline:
                 if raw not in single:
                     self._learn(raw)
             finals = [single[r] for r in raws]
-        if self._multi.isdisjoint(raws):
-            if not self._starts.isdisjoint(raws):
-                self._merge_expressions(raws, finals)
-            return [t for t in finals if t is not None]
-        forms: list[str] = []
-        finals = []
-        for raw in raws:
-            entry = self._fast[raw]
-            forms += entry[0]
-            finals += entry[1]
-        out, i = [], 0
-        for form in self._mwe().tokenize(forms):
-            n = form.count(_SEP) + 1
-            term = finals[i] if n == 1 else self._expression_term(form)
-            if term is not None:
-                out.append(term)
-            i += n
-        return out
+        if not self._multi.isdisjoint(raws):  # a token with several forms (rare): counted() sorts them out
+            return [t for t in self.counted(text)[0] if t is not None]
+        if not self._starts.isdisjoint(raws):
+            self._merge_expressions(raws, finals)
+        return [t for t in finals if t is not None]
 
     @staticmethod
     def _raw_tokens(text: str) -> list[str]:
