@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -262,3 +263,22 @@ def test_prerequisites_from_headers(tmp_path):
     a, b = source("01-a", "#     after:\n#     - 02-b\n"), source("02-b", "#     after:\n#     - 01-a\n")
     with pytest.raises(CorpusError, match="wait on each other"):
         execution_order([a, b])
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the resident size from /proc")
+def test_trim_heap_returns_freed_memory_to_the_system():
+    import resource
+
+    from discourselab.report import trim_heap
+
+    def resident_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20
+
+    # 150 MB of paragraph-sized texts, every hundredth kept, so the freed ones are holes in the heap
+    # (a free block at its top would go back to the system by itself)
+    texts = [("x" * 1500) + str(i) for i in range(100_000)]
+    kept = texts[::100]
+    del texts
+    before = resident_mb()
+    trim_heap()
+    assert resident_mb() < before - 50 and len(kept) == 1000
