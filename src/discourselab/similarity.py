@@ -76,7 +76,8 @@ def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None
     -------
     counts, rows, terms
         A sparse (labels x terms) count matrix, its row labels and its terms
-        (sorted; only terms that occur).
+        (sorted; only terms that occur). Made ``TERM_ROWS`` rows of the table at
+        a time and added up, so that its working arrays stay small.
     """
     doc = tokens["doc_id"].astype("category")
     term = tokens["term"].astype("category")
