@@ -29,10 +29,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
-from discourselab.frequency import group_of
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import (TFIDF_DEFAULTS, cluster, cosine_table, distinctive_terms,
-                                     similarity_pairs, tfidf_from_tokens)
+from discourselab.similarity import TFIDF_DEFAULTS, cluster, distinctive_terms, similarity_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -78,9 +76,7 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
-matrix, _, _ = tfidf_from_tokens(study.counts, group_of(study.pieces, "doc_id"), order=names)
-cosine = cosine_table(matrix, names)
-delta = study.delta(mfw)  # Burrows' Delta (similarity.burrows_delta), cached for notebook 00
+cosine, delta = study.piece_similarity(mfw)  # TF-IDF cosine; Burrows' Delta (similarity.burrows_delta), cached
 pairs = similarity_pairs(cosine, delta, study.pieces)
 write_table(pairs, "similarity", study.out_dir)
 topic_tree, style_tree = cluster(1.0 - cosine), cluster(delta)  # cosine distance: 1 - similarity

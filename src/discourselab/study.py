@@ -129,11 +129,15 @@ class Study:
                                                             "seed": self.seed}, lambda column=column: tests(column))
                           for column in columns], ignore_index=True)
 
-    def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.similarity_pairs` of the pieces: TF-IDF cosine and Burrows' Delta."""
+    def piece_similarity(self, mfw: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The square tables of the pieces (manifest order): cosine of their TF-IDF, and :meth:`delta`."""
         names = self.pieces["doc_id"].tolist()
         matrix, _, _ = tfidf_from_tokens(self.counts, group_of(self.pieces, "doc_id"), order=names)
-        return similarity_pairs(cosine_table(matrix, names), self.delta(mfw), self.pieces)
+        return cosine_table(matrix, names), self.delta(mfw)
+
+    def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
+        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' :meth:`piece_similarity`."""
+        return similarity_pairs(*self.piece_similarity(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
