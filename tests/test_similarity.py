@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from discourselab import load_corpus
+from discourselab.io import write_csv
 from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, fit_tfidf,
                                      grouping_test, grouping_tests, similarity_pairs, term_counts,
                                      tfidf_from_tokens)
@@ -202,3 +203,31 @@ def test_grouping_tests_equal_one_test_per_value(grouped_pairs):
     pairs, pieces = grouped_pairs
     both = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=99, seed=3)
     assert both == [grouping_test(pairs, pieces, "role", v, permutations=99, seed=3) for v in ("cosine", "delta")]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 7, 60])
+def test_pair_positions_are_the_upper_triangle(n):
+    from discourselab.similarity import pair_positions
+
+    a, b = pair_positions(n)
+    expected = np.triu_indices(n, k=1)
+    np.testing.assert_array_equal(a, expected[0])
+    np.testing.assert_array_equal(b, expected[1])
+    assert a.dtype == np.int32
+
+
+def test_similarity_pairs_name_the_pieces_in_any_order_of_the_square_tables(tmp_path):
+    pairs, pieces = random_pairs(30, 4)
+    ids = pieces["doc_id"].tolist()
+    assert pairs["piece_a"].tolist() == [x for i, x in enumerate(ids) for _ in ids[i + 1:]]
+    assert pairs["piece_b"].tolist() == [y for i in range(len(ids)) for y in ids[i + 1:]]
+    # the square tables' rows and columns in another order give the same table
+    square = pd.DataFrame(np.zeros((30, 30)), index=ids, columns=ids)
+    square.iloc[:, :] = np.add.outer(np.arange(30), np.arange(30) * 100.0)
+    shuffled = square.iloc[::-1, ::-1]
+    assert similarity_pairs(shuffled, shuffled, pieces).equals(similarity_pairs(square, square, pieces))
+    # written as text, the names are the pieces' names
+    write_csv(pairs, tmp_path / "pairs.csv")
+    text = pd.read_csv(tmp_path / "pairs.csv")
+    assert text["piece_a"].tolist() == pairs["piece_a"].tolist()
+    np.testing.assert_allclose(text["cosine"], pairs["cosine"], rtol=1e-9)

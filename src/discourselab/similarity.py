@@ -210,33 +210,37 @@ def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
 
 
 def _permuted_differences(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndarray, size: int, groups: int,
-                          labels, n_same: int, permutations: int, width: int = 1000) -> np.ndarray:
+                          labels: np.ndarray, n_same: int, width: int = 1000) -> np.ndarray:
     """Mean within minus mean between of each value for each labelling, by matrix products (see grouping_tests).
 
-    ``labels`` gives ``permutations`` labellings of ``size`` pieces into ``groups`` groups (codes 0 to groups - 1).
+    ``labels`` holds one labelling of ``size`` pieces into ``groups`` groups (codes 0 to groups - 1) per
+    row. One value's square table is held at a time.
     """
-    n = len(ia)
-    squares = []
-    for v in columns:  # symmetric, 0 on the diagonal
-        square = np.zeros((size, size))
+    n, permutations = len(ia), len(labels)
+    batch = max(1, width // groups)  # permutations per product: at most ``width`` indicator columns
+    stats = np.empty((permutations, len(columns)))
+    for j, v in enumerate(columns):
+        square = np.zeros((size, size))  # symmetric, 0 on the diagonal
         square[ia, ib] = v
         square[ib, ia] = v
-        squares.append(square)
-    totals = [v.sum() for v in columns]
-    stats = np.empty((permutations, len(columns)))
-    batch = max(1, width // groups)  # permutations per product: at most ``width`` indicator columns
-    done = 0
-    while done < permutations:
-        chunk = [next(labels) for _ in range(min(batch, permutations - done))]
-        indicator = np.zeros((size, len(chunk) * groups))  # one column per permutation and group
-        for k, shuffled in enumerate(chunk):
-            indicator[np.arange(size), k * groups + shuffled] = 1.0
-        for j, square in enumerate(squares):
+        total = v.sum()
+        for done in range(0, permutations, batch):
+            chunk = labels[done:done + batch]
+            indicator = np.zeros((size, len(chunk) * groups))  # one column per permutation and group
+            for k, shuffled in enumerate(chunk):
+                indicator[np.arange(size), k * groups + shuffled] = 1.0
             # 1_g' V 1_g is twice the sum over the group's pairs (V symmetric, 0 on the diagonal)
             within = ((square @ indicator) * indicator).sum(axis=0).reshape(len(chunk), groups).sum(axis=1) / 2
-            stats[done:done + len(chunk), j] = within / n_same - (totals[j] - within) / (n - n_same)
-        done += len(chunk)
+            stats[done:done + len(chunk), j] = within / n_same - (total - within) / (n - n_same)
+        del square
     return stats
+
+
+def _positions(names: pd.Series, ids: pd.Index) -> np.ndarray:
+    """Each name's position in ``ids`` (-1 if absent); a categorical over ``ids`` (see similarity_pairs) gives its codes."""
+    if isinstance(names.dtype, pd.CategoricalDtype) and names.cat.categories.equals(ids):
+        return names.cat.codes.to_numpy()
+    return ids.get_indexer(names)
 
 
 def _every_pair_once(ia: np.ndarray, ib: np.ndarray, size: int) -> bool:
@@ -284,13 +288,32 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
     """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
-    a, b = np.triu_indices(len(ids), k=1)  # every pair once, in the order of itertools.combinations
-    table = {"piece_a": np.asarray(ids, dtype=object)[a], "piece_b": np.asarray(ids, dtype=object)[b],
-             "cosine": cosine.loc[ids, ids].to_numpy()[a, b], "delta": delta.loc[ids, ids].to_numpy()[a, b]}
+    a, b = pair_positions(len(ids))
+    # the pieces' names as codes into ``ids``: each pair holds two small integers, not two references
+    table = {"piece_a": pd.Categorical.from_codes(a, categories=ids),
+             "piece_b": pd.Categorical.from_codes(b, categories=ids),
+             "cosine": _square(cosine, ids)[a, b], "delta": _square(delta, ids)[a, b]}
     for column in (c for c in columns if c in meta):
         values = meta.loc[ids, column].to_numpy()
         table[f"same_{column}"] = values[a] == values[b]
     return pd.DataFrame(table)
+
+
+def pair_positions(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, k=1)``, every pair once in the order of ``itertools.combinations``, as int32 when it fits."""
+    dtype = np.int32 if n * (n - 1) // 2 < 2**31 else np.int64
+    counts = np.arange(n - 1, 0, -1, dtype=dtype)  # pairs that start at each piece
+    a = np.repeat(np.arange(n - 1, dtype=dtype), counts)
+    starts = np.cumsum(counts, dtype=dtype) - counts  # where each piece's pairs begin
+    b = np.arange(len(a), dtype=dtype) - starts[a] + a + 1
+    return a, b
+
+
+def _square(table: pd.DataFrame, ids: list[str]) -> np.ndarray:
+    """A square table's values with rows and columns in the order of ``ids`` (no copy when they are already)."""
+    if table.index.equals(pd.Index(ids)) and table.columns.equals(pd.Index(ids)):
+        return table.to_numpy()
+    return table.loc[ids, ids].to_numpy()
 
 
 def grouping_test(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value: str, *,
@@ -349,13 +372,13 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
 
     observed = differences(same)  # computed as for the permutations, so that a tie is a tie
     ids = pd.Index(pieces["doc_id"])
-    ia, ib = ids.get_indexer(pairs["piece_a"]), ids.get_indexer(pairs["piece_b"])
+    ia, ib = _positions(pairs["piece_a"], ids), _positions(pairs["piece_b"], ids)
     rng = np.random.default_rng(seed)
     base = pd.factorize(pieces[column])[0]  # integer labels: the same permutations, compared fast
     labels = (rng.permutation(base) for _ in range(permutations))
     if len(ids) >= GEMM_PIECES and 0 <= base.min() and base.max() < GEMM_GROUPS and _every_pair_once(ia, ib, len(ids)):
-        stats = _permuted_differences(columns, ia, ib, len(ids), int(base.max()) + 1, labels, int(same.sum()),
-                                      permutations)
+        stats = _permuted_differences(columns, ia, ib, len(ids), int(base.max()) + 1, np.array(list(labels)),
+                                      int(same.sum()))
     else:
         stats = np.empty((permutations, len(columns)))
         for k, shuffled in enumerate(labels):
