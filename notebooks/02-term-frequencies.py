@@ -34,7 +34,7 @@ from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
 
 study = open_study(manifest, out_dir, by, seed)
-pieces, counts = study.pieces, study.counts  # term counts per paragraph
+pieces = study.pieces
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
@@ -43,14 +43,16 @@ pd.set_option("display.precision", 2)
 # One pipeline turns every paragraph into terms: typographic quotes and dashes folded, lower case, spelling variants folded (*grass-roots* → *grassroots*), lemmas (simplemma, offline), the translation-variant glossary (*primary-level* → *grassroots*), multiword expressions as single terms (*party building*), and stop words and numbers kept out of the counts. Every list is an editable data file (see the README).
 
 # %%
-n_tokens = int(counts["count"].sum())
-n_terms = int(counts.loc[counts["term"].notna(), "count"].sum())
-n_phrases = int(counts.loc[counts["term"].str.contains(" ", na=False), "count"].sum())
+terms, tokens = study.counts["term"], study.counts["count"]  # term counts per paragraph
+n_tokens = int(tokens.sum())
+n_terms = int(tokens[terms.notna()].sum())
+n_phrases = int(tokens[terms.str.contains(" ", na=False)].sum())
 display(Markdown(
     f"The {len(pieces)} pieces give {n_tokens:,} tokens, of which {n_terms:,} are counted terms "
-    f"({counts['term'].nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
+    f"({terms.nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
     f"{n_phrases:,} terms are multiword expressions from the phrase list."
 ))
+del terms, tokens
 
 # %% [markdown]
 # **Phrase candidates.** Adjacent terms that occur together far more often than chance (NLTK's log-likelihood association measure), for a person to judge. Those that name one concept belong in `phrases.txt`; a rerun then counts them as one term.
@@ -180,6 +182,7 @@ else:
 # The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
 
 # %%
+study.release()  # the counts with the glossary are done with; those without it are loaded next
 usage = variant_usage(study, by="file")
 if usage.empty:
     display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))

@@ -77,6 +77,7 @@ display(Markdown(
 # %%
 names = study.pieces["doc_id"].tolist()
 cosine, delta = study.piece_similarity(mfw)  # TF-IDF cosine; Burrows' Delta (similarity.burrows_delta), cached
+study.release()  # the counts and texts are done with (they stay in the cache)
 pairs = similarity_pairs(cosine, delta, study.pieces)
 write_table(pairs, "similarity", study.out_dir)
 topic_tree, style_tree = cluster(1.0 - cosine), cluster(delta)  # cosine distance: 1 - similarity

@@ -149,3 +149,28 @@ def test_cached_corpus_reads_its_texts_only_when_used(cache_folder, mini_copy, m
     text.write_text(text.read_text(encoding="utf-8") + "\nA paragraph added later.\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="changed after the corpus was loaded"):
         corpus.paragraphs
+
+
+def test_a_study_lets_go_of_what_the_cache_can_give_again(cache_folder, mini_copy, monkeypatch):
+    from discourselab.study import Study
+
+    open_study(mini_copy).counts  # parsed and counted: the cache holds the texts and the counts
+    study = open_study(mini_copy)
+    counts, pairs = study.counts, study.pairs
+    texts = dict(study.corpus.piece_texts())
+    assert not study.corpus._store.holds("paragraphs")  # read for the pieces' texts, not kept
+    study.corpus.paragraphs
+    assert dict(study.corpus.piece_texts()) == texts and study.corpus._store.holds("paragraphs")  # held before: kept
+    study.release()
+    assert "_counted" not in study.__dict__ and not study.corpus._store.holds("paragraphs")
+    monkeypatch.setattr(Study, "pipeline", property(lambda self: pytest.fail("counted the texts again")))
+    pd.testing.assert_frame_equal(study.counts, counts)  # read back from the cache
+    pd.testing.assert_frame_equal(study.pairs, pairs)
+
+
+def test_without_a_cache_a_study_keeps_its_counts(mini_copy, monkeypatch):
+    monkeypatch.setenv(cache.ENV, "off")
+    study = open_study(mini_copy)
+    counts = study.counts
+    study.release()
+    assert study.counts is counts

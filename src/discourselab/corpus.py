@@ -137,9 +137,12 @@ class Corpus:
     def audit(self) -> pd.DataFrame:
         return self._store.get("audit")
 
-    def piece_texts(self):
-        """Each piece's text (see :func:`piece_texts`)."""
-        return piece_texts(self.paragraphs)
+    def piece_texts(self) -> Iterator[tuple[str, str]]:
+        """Each piece's text (see :func:`piece_texts`); paragraphs not held before are let go again at the end."""
+        held = self._store.holds("paragraphs")
+        yield from piece_texts(self.paragraphs)
+        if not held:
+            self._store.release("paragraphs")
 
     def paragraphs_of(self, paragraph_ids) -> pd.DataFrame:
         """Some paragraphs only (rows of :attr:`paragraphs`); texts not held before are let go again."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cached_object, cached_table, digest
+from .cache import cache_dir, cached_object, cached_table, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
@@ -76,6 +76,18 @@ class Study:
     def pairs(self) -> pd.DataFrame:
         """Adjacent terms in runs, for the phrase finder (see :func:`discourselab.phrases.run_pairs`)."""
         return self._counted[1]
+
+    def release(self) -> None:
+        """Let go of the loaded term counts, token table and texts, when the cache can give them again.
+
+        For a notebook that is done with them: what it computes next has their
+        memory. Using them again reads them back from the cache. Without a cache
+        they are kept (they would have to be made again).
+        """
+        if cache_dir() is not None:
+            for name in ("_counted", "tokens"):
+                self.__dict__.pop(name, None)
+        self.corpus.release()
 
     def tokens_of(self, paragraph_ids) -> pd.DataFrame:
         """The token table of some paragraphs only (analysed again; e.g. those a concordance shows)."""
