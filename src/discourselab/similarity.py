@@ -282,14 +282,14 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
     Returns
     -------
     DataFrame
-        ``piece_a``, ``piece_b`` (manifest order), ``cosine`` (TF-IDF cosine
+        ``piece_a``, ``piece_b`` (manifest order; categoricals over the pieces'
+        ids, so that millions of pairs hold codes, not names), ``cosine`` (TF-IDF cosine
         similarity), ``delta`` (Burrows' Delta), and ``same_COLUMN`` (bool) for
         each of ``columns`` found in the pieces table.
     """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
     a, b = pair_positions(len(ids))
-    # the pieces' names as codes into ``ids``: each pair holds two small integers, not two references
     table = {"piece_a": pd.Categorical.from_codes(a, categories=ids),
              "piece_b": pd.Categorical.from_codes(b, categories=ids),
              "cosine": _square(cosine, ids)[a, b], "delta": _square(delta, ids)[a, b]}
