@@ -182,7 +182,9 @@ else:
 # The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
 
 # %%
-study.release()  # the counts with the glossary are done with; those without it are loaded next
+# the counts with the glossary and the full keyness table are done with (the cells below need `rest`)
+study.release()
+del keyness, authors
 usage = variant_usage(study, by="file")
 if usage.empty:
     display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))
