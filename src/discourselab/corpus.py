@@ -28,6 +28,7 @@ import fnmatch
 import hashlib
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -76,6 +77,14 @@ class _Store:
 
     def holds(self, name: str) -> bool:
         return name in self._tables
+
+    @contextmanager
+    def borrowed(self, name: str) -> Iterator[pd.DataFrame]:
+        """The table for the ``with`` block; let go again after it unless it was held before."""
+        held = self.holds(name)
+        yield self.get(name)
+        if not held:
+            self.release(name)
 
     def release(self, name: str | None = None) -> None:
         if self.key is not None and cache_dir() is not None:
@@ -139,19 +148,13 @@ class Corpus:
 
     def piece_texts(self) -> Iterator[tuple[str, str]]:
         """Each piece's text (see :func:`piece_texts`); paragraphs not held before are let go again at the end."""
-        held = self._store.holds("paragraphs")
-        yield from piece_texts(self.paragraphs)
-        if not held:
-            self._store.release("paragraphs")
+        with self._store.borrowed("paragraphs") as paragraphs:
+            yield from piece_texts(paragraphs)
 
     def paragraphs_of(self, paragraph_ids) -> pd.DataFrame:
         """Some paragraphs only (rows of :attr:`paragraphs`); texts not held before are let go again."""
-        held = self._store.holds("paragraphs")
-        paragraphs = self.paragraphs
-        chosen = paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))]
-        if not held:
-            self._store.release("paragraphs")
-        return chosen
+        with self._store.borrowed("paragraphs") as paragraphs:
+            return paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))]
 
     def release(self) -> None:
         """Let go of the paragraphs and audit, when the cache can give them again (else keep them)."""
