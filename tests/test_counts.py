@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import SEED_MANIFEST
-from discourselab import context
+from discourselab import context, text
 from discourselab.context import collocates, concordance, keywords_in_context, query_paragraphs
 from discourselab.corpus import load_corpus
 from discourselab.frequency import count_terms, group_of
@@ -44,6 +44,17 @@ def test_count_table_sums_the_token_table_by_paragraph_and_term(seed):
     assert (np.diff(counts["paragraph_id"].astype(object).map(order).to_numpy()) >= 0).all()
     # counted in chunks of a few paragraphs: the same table
     pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
+
+
+def test_count_table_renumbers_its_codes_in_place_a_slice_at_a_time(seed, monkeypatch):
+    corpus, pipe, _, counts = seed
+    monkeypatch.setattr(text, "REMAP_ROWS", 5)
+    pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
+    codes = np.array([2, 0, -1, 1, 2, 0, 1], dtype=np.int32)
+    renumbered = text._sorted_categorical(codes.copy(), ["pear", "apple", "fig"], in_place=True)
+    assert renumbered.categories.tolist() == ["apple", "fig", "pear"]
+    assert renumbered.astype(object).tolist() == ["fig", "pear", np.nan, "apple", "fig", "pear", "apple"]
+    pd.testing.assert_extension_array_equal(renumbered, text._sorted_categorical(codes, ["pear", "apple", "fig"]))
 
 
 @pytest.mark.parametrize("by", ["author", "role", "doc_id"])

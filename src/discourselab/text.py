@@ -138,6 +138,9 @@ class Settings:
 #: count_texts uses several processes only from this many texts.
 PARALLEL_TEXTS = 2000
 
+#: Codes a categorical's remapping rewrites at a time when it works in place.
+REMAP_ROWS = 1 << 20
+
 #: Columns of the token table, in order.
 TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
 _STRING_COLUMNS = ["doc_id", "paragraph_id", "token", "term"]
@@ -510,25 +513,28 @@ class TextPipeline:
         from .frequency import sum_by_key
 
         codes: dict[str, dict] = {}
-        parts, pair_parts = [], []
+        columns: dict[str, list] = {c: [] for c in ("doc_id", "paragraph_id", "term", "count", "words")}
+        pair_parts = []
         for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
             para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
             keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
             first_para = int(para[0]) if len(para) else 0
-            para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int64)
+            para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int32)
             para_doc[para - first_para] = arrays["doc_id"]
-            parts.append((keys, count.astype(np.int32), words.astype(np.int32),
-                          para_doc[(keys >> 32) - first_para].astype(np.int32)))
+            # each chunk's rows as int32 columns (20 bytes a row), joined column by column below
+            for name, values in (("doc_id", para_doc[(keys >> 32) - first_para]),
+                                 ("paragraph_id", keys >> 32), ("term", (keys & 0xFFFFFFFF) - 1),
+                                 ("count", count), ("words", words)):
+                columns[name].append(values.astype(np.int32))
             pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
-        keys, count, words, doc = (np.concatenate([p[j] for p in parts]) if parts else np.zeros(0, np.int32)
-                                   for j in range(4))
-        del parts
         terms = [v for v in codes["term"] if v is not None]
-        counts = pd.DataFrame({
-            "doc_id": _sorted_categorical(doc, list(codes["doc_id"])),
-            "paragraph_id": _sorted_categorical((keys >> 32).astype(np.int32), list(codes["paragraph_id"])),
-            "term": _sorted_categorical(((keys & 0xFFFFFFFF) - 1).astype(np.int32), terms),
-            "count": count, "words": words}, copy=False)
+        categories = {"doc_id": list(codes["doc_id"]), "paragraph_id": list(codes["paragraph_id"]), "term": terms}
+        table = {}
+        for name, parts in columns.items():
+            whole = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+            parts.clear()  # one column's chunks and its whole array at a time
+            table[name] = _sorted_categorical(whole, categories[name], in_place=True) if name in categories else whole
+        counts = pd.DataFrame(table, copy=False)
         keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         keys, _, count = sum_by_key(keys, weights)
@@ -793,10 +799,19 @@ def _sorted_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     return pairs.take(order).reset_index(drop=True)
 
 
-def _sorted_categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
-    """Codes into ``categories`` (in first-seen order, -1 missing) as a categorical with sorted categories."""
+def _sorted_categorical(codes: np.ndarray, categories: list[str], in_place: bool = False) -> pd.Categorical:
+    """Codes into ``categories`` (in first-seen order, -1 missing) as a categorical with sorted categories.
+
+    With ``in_place`` the int32 ``codes`` are overwritten with the new ones, a
+    slice at a time, instead of being copied whole.
+    """
     order = np.argsort(np.asarray(categories, dtype=object), kind="stable") if categories else np.zeros(0, np.intp)
     rank = np.empty(len(categories) + 1, dtype=np.int32)
     rank[order] = np.arange(len(categories), dtype=np.int32)
     rank[-1] = -1  # code -1 (missing) indexes the last slot
-    return pd.Categorical.from_codes(rank[codes], categories=[categories[i] for i in order])
+    if in_place:
+        for start in range(0, len(codes), REMAP_ROWS):
+            codes[start:start + REMAP_ROWS] = rank[codes[start:start + REMAP_ROWS]]
+    else:
+        codes = rank[codes]
+    return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
