@@ -190,7 +190,7 @@ def test_leading_groups_and_interval_text():
 
 
 @pytest.mark.parametrize("unit", ["paragraph", "chunk"])
-def test_documents_match_count_vectorizer(unit):
+def test_documents_match_count_vectorizer(unit, monkeypatch):
     """The matrix built from the token table's codes is CountVectorizer's on each document's terms."""
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -214,9 +214,17 @@ def test_documents_match_count_vectorizer(unit):
     assert docs.docs["doc_id"].tolist() == [u[0] for u in expected_ids]
     assert docs.vocabulary.tolist() == vectorizer.get_feature_names_out().tolist()
     assert (docs.counts != expected).nnz == 0
+    # the counts, document frequencies and words summed a few rows at a time: the same documents
+    monkeypatch.setattr(tm, "BINCOUNT_ROWS", 4)
+    sliced = tm.build_documents(tokens, unit=unit, chunk_words=5, min_df=2, max_terms=None)
+    assert (sliced.counts != docs.counts).nnz == 0 and sliced.vocabulary.tolist() == docs.vocabulary.tolist()
+    pd.testing.assert_frame_equal(sliced.docs, docs.docs)
 
 
-def test_documents_keep_the_most_frequent_terms_ties_alphabetically():
+@pytest.mark.parametrize("rows", [None, 3])
+def test_documents_keep_the_most_frequent_terms_ties_alphabetically(rows, monkeypatch):
+    if rows:  # the term totals summed a few rows at a time
+        monkeypatch.setattr(tm, "BINCOUNT_ROWS", rows)
     tokens = token_table({"p1": ("a", ["x", "x", "x", "b", "c", "a"]), "p2": ("a", ["x", "b", "c", "a", "d"])})
     docs = tm.build_documents(tokens, min_df=1, max_terms=2)
     # x occurs 4 times; a, b and c twice each: the tie goes to a

@@ -39,9 +39,9 @@ def group_of(pieces: pd.DataFrame, by: str) -> pd.Series:
     return groups.astype(str).replace("", "(missing)")
 
 
-def row_counts(tokens: pd.DataFrame) -> np.ndarray:
+def row_counts(tokens: pd.DataFrame, dtype=np.int64) -> np.ndarray:
     """How many tokens each row stands for: its ``count`` in a count table, 1 in the token table."""
-    return tokens["count"].to_numpy(np.int64) if "count" in tokens else np.ones(len(tokens), dtype=np.int64)
+    return tokens["count"].to_numpy(dtype) if "count" in tokens else np.ones(len(tokens), dtype=dtype)
 
 
 def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
