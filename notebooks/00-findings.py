@@ -100,6 +100,8 @@ loo = leave_one_out(study.counts, pieces, group, targets,
                     progress=lambda ids: bar(ids, desc="leave one piece out"))
 plain = glossary_check(study.with_settings(use_glossary=False).keyness(by=[group]), pieces, group, targets)
 checked = targets.merge(loo, on=["group", "term"]).merge(plain, on=["group", "term"])
+tested = keyness[keyness["reference"] == "rest"].drop_duplicates("term")  # each term once, for the limitations
+del keyness  # the rest of the notebook needs only these rows: on a large corpus the whole table is large
 sizes = checked["group"].map(per_group["pieces_n"])
 checked["status"] = "robust"
 checked.loc[~checked["holds_without_glossary"], "status"] = "needs the glossary"
@@ -162,6 +164,7 @@ table = pd.DataFrame({
 })
 display(HTML(table.style.set_uuid("authors").hide(axis="index").to_html()))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
+del authors, author_rest
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
     f"{int(top_author['weak'].sum())} of these rest on weak evidence (see the last column)."
@@ -177,6 +180,7 @@ topics = tm.run_topics(study.counts, pieces, [group], k_range=k_range, seeds=[se
                        seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))
 prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
 labels = topics.labels
+study.release()  # the term counts: the sections below read their results from the cache
 fig = plots.plot_topic_heatmap(prevalence, labels,
                                title=f"Share of each {group}'s words per topic ({topics.model.upper()}, k = {topics.k})")
 show_figure(fig, f"headline-topics-by-{group}", study.out_dir)
@@ -257,7 +261,6 @@ robust_terms = ", ".join(f"*{t}* ({g})" for g, t in zip(best["group"], best["ter
 fragile_terms = "; ".join(
     f"{status}: " + ", ".join(f"*{r.term}* ({r.group})" for r in rows.itertuples())
     for status, rows in checked[~checked["robust"]].groupby("status")) or "none"
-tested = keyness[keyness["reference"] == "rest"].drop_duplicates("term")
 rare_share = ((tested["count_group"] + tested["count_reference"]) < 10).mean()
 weak_share = rest["weak"].mean() if len(rest) else 0.0
 display(Markdown(
