@@ -183,8 +183,8 @@ else:
 
 # %%
 # the counts with the glossary and the full keyness table are done with (the cells below need `rest`)
-study.release()
 del keyness, authors
+study.release()
 usage = variant_usage(study, by="file")
 if usage.empty:
     display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))

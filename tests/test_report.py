@@ -269,7 +269,7 @@ def test_prerequisites_from_headers(tmp_path):
 def test_trim_heap_returns_freed_memory_to_the_system():
     import resource
 
-    from discourselab.report import trim_heap
+    from discourselab.memory import trim_heap
 
     def resident_mb() -> float:
         return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20

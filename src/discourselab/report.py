@@ -17,8 +17,6 @@ place at the end: a failed run leaves no half-written ``DIR``, and an existing
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import json
 import multiprocessing
@@ -45,6 +43,7 @@ from .cache import cache_dir
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .errors import CorpusError
 from .io import write_table
+from .memory import trim_heap
 from .text import Settings
 
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
@@ -315,20 +314,6 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
             shutil.rmtree(out.parent, ignore_errors=True)
         raise
     return out
-
-
-def trim_heap() -> None:
-    """Hand the free pages of the process's heap back to the system (glibc's ``malloc_trim``), where it can.
-
-    Texts a process has let go of stay in its resident memory otherwise: freed
-    but not returned, for as long as it runs. After writing the corpus tables
-    of 31M words, ``discourselab run`` held 328 MB of which this returns 158 MB
-    for the rest of the run. Elsewhere than glibc it does nothing.
-    """
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
 
 
 def _run_notebooks(sources: list[Path], out_dir: Path, parameters: dict, jobs: int, steps: dict, starts: dict,

@@ -35,6 +35,7 @@ from scipy.sparse import csr_matrix
 
 from . import config
 from .errors import CorpusError
+from .memory import trim_heap
 
 # One character for one character, so that offsets in the folded text are offsets in the original.
 _TYPOGRAPHY = str.maketrans({
@@ -533,10 +534,12 @@ class TextPipeline:
         for name, parts in columns.items():
             whole = np.concatenate(parts) if parts else np.zeros(0, np.int32)
             parts.clear()  # one column's chunks and its whole array at a time
+            trim_heap()  # the chunks' pages: else they stay resident beside the whole columns
             table[name] = _sorted_categorical(whole, categories[name], in_place=True) if name in categories else whole
         counts = pd.DataFrame(table, copy=False)
         keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
         weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
+        pair_parts.clear()
         keys, _, count = sum_by_key(keys, weights)
         first, second = split_pair_keys(keys)
         pairs = pd.DataFrame({"first": _sorted_categorical(first, terms),
