@@ -7,6 +7,7 @@
 #   discourselab:
 #     after:
 #     - 02-term-frequencies
+#     - 03-distinctive-vocabulary
 #     - 04-topics
 #   kernelspec:
 #     display_name: Python 3

@@ -61,10 +61,10 @@ def test_run_json(mini_run):
     assert {"pandas", "scikit-learn", "discourselab", "python"} <= set(record["versions"])
     assert "corpus tables" in record["steps_seconds"]
     assert all(f"notebook {stem}" in record["steps_seconds"] for stem in NOTEBOOKS)
-    # when each step began: a notebook only after what it needs (the findings after keyness and topics)
+    # when each step began: a notebook only after what it needs (the findings after keyness, similarity and topics)
     began, took = record["steps_started"], record["steps_seconds"]
     assert list(began) == list(took) and min(began.values()) >= 0
-    for needed in ("02-term-frequencies", "04-topics"):
+    for needed in ("02-term-frequencies", "03-distinctive-vocabulary", "04-topics"):
         assert began["notebook 00-findings"] >= began[f"html {needed}"] + took[f"html {needed}"] - 0.002  # rounding
 
 
@@ -255,10 +255,10 @@ def test_prerequisites_from_headers(tmp_path):
     assert needs == {summary: {slow}, plain: set(), slow: set()}
     # the costly one first; the summary as soon as what it needs is done
     assert execution_order([summary, plain, slow]) == [slow, summary, plain]
-    # with the project's notebooks: the findings after keyness and topics
+    # with the project's notebooks: the findings after the keyness, similarity tests and topics they read
     project = {p.stem: p for p in find_notebooks()}
     assert {p.stem for p in prerequisites(list(project.values()))[project["00-findings"]]} == {
-        "02-term-frequencies", "04-topics"}
+        "02-term-frequencies", "03-distinctive-vocabulary", "04-topics"}
     # notebooks that wait on each other stop with a clear error
     a, b = source("01-a", "#     after:\n#     - 02-b\n"), source("02-b", "#     after:\n#     - 01-a\n")
     with pytest.raises(CorpusError, match="wait on each other"):
