@@ -514,7 +514,7 @@ class TextPipeline:
         from .frequency import sum_by_key
 
         codes: dict[str, dict] = {}
-        columns: dict[str, list] = {c: [] for c in ("doc_id", "paragraph_id", "term", "count", "words")}
+        columns: dict[str, list] = {c: [] for c in COUNT_COLUMNS}
         pair_parts = []
         for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
             para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
