@@ -93,6 +93,38 @@ def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):
     assert image.width == round(pixels * 100 / 150) and 350 < image.width < 450  # about 4 inches at 100 dpi
 
 
+def test_save_figure_writes_the_svg_with_the_pngs_layout(tmp_path):
+    import io as bytes_io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from discourselab.io import PNG_DPI, save_figure
+
+    def figure():
+        fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+        ax.plot([0, 1], [0, 1000])
+        ax.set(title="A title", ylabel="count")
+        return fig, ax
+
+    fig, ax = figure()
+    fig.savefig(bytes_io.BytesIO(), format="png", dpi=PNG_DPI, bbox_inches="tight")
+    png_layout = ax.get_position().bounds
+    fig.savefig(bytes_io.BytesIO(), format="svg", bbox_inches="tight")
+    assert ax.get_position().bounds != png_layout  # laid out again for the SVG, the axes move a little
+    plt.close(fig)
+
+    fig, ax = figure()
+    engine = fig.get_layout_engine()
+    png, svg = save_figure(fig, "line", tmp_path)
+    assert ax.get_position().bounds == png_layout  # the SVG was written with the PNG's layout
+    assert fig.get_layout_engine() is engine  # and the figure keeps its engine
+    assert svg.read_text().startswith("<?xml") and png.read_bytes()[1:4] == b"PNG"
+    plt.close(fig)
+
+
 def test_an_iterable_of_tables_is_written_as_one_table(tmp_path, monkeypatch):
     from discourselab import io
 
