@@ -22,6 +22,7 @@ def mixed_table() -> pd.DataFrame:
         "kind": pd.Categorical(["x", "y", None, "x", "y, z"]),
         "whole_or_missing": pd.array([1, None, 3, -4, 5], dtype="Int64"),
         "mixed": [1, "two", None, 3.5, np.nan],
+        "signed_zeros": [0.0, -0.0, 0.0, -0.0, 2.5],  # distinct values are formatted once: -0.0 is not 0.0
     })
 
 
@@ -31,6 +32,7 @@ def test_tables_are_written_as_pandas_writes_them_with_ten_digits(tmp_path):
     expected = table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
     assert path.read_text() == expected
     assert "0.3333333333" in expected and ",inf," in expected and ",-inf," in expected
+    assert [line.rsplit(",", 1)[1] for line in expected.splitlines()[1:]] == ["0", "-0", "0", "-0", "2.5"]
     # the table itself is not changed, and reads back
     assert table["share"].dtype == float
     back = read_table("t", tmp_path)

@@ -72,10 +72,14 @@ def _columns_as_text(table: pd.DataFrame) -> list[list]:
     for number in range(table.shape[1]):
         series = table.iloc[:, number]
         if series.dtype.kind == "f":
-            values = series.to_numpy(dtype=float, na_value=np.nan)
-            text = [f"{v:.10g}" for v in values.tolist()]
-            for i in np.flatnonzero(np.isnan(values)):
-                text[i] = ""
+            values = np.ascontiguousarray(series.to_numpy(dtype=float, na_value=np.nan))
+            # each distinct value (told apart by its bits, so -0.0 stays "-0") formatted once: a keyness
+            # table's float columns hold 1-18% distinct values
+            where, bits = pd.factorize(values.view(np.int64))
+            distinct = bits.view(np.float64)
+            words = np.array([f"{v:.10g}" for v in distinct.tolist()], dtype=object)
+            words[np.isnan(distinct)] = ""
+            text = words[where].tolist()
         else:
             values = series.to_numpy(dtype=object)
             text = values.tolist()
