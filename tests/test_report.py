@@ -106,6 +106,31 @@ def test_bad_manifest_writes_nothing(tmp_path, mini_copy):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_run_parses_the_corpus_in_another_process(tmp_path, mini_copy, monkeypatch):
+    import pandas as pd
+
+    from discourselab import report
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path / "cache"))
+    corpus = report.load_apart(mini_copy)
+    assert not corpus._store.holds("paragraphs")  # its pieces came back; the rest is read from the cache
+    assert any((tmp_path / "cache").glob("paragraphs-*"))
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    here = load_corpus(mini_copy)
+    pd.testing.assert_frame_equal(corpus.pieces, here.pieces)
+    pd.testing.assert_frame_equal(corpus.paragraphs, here.paragraphs)
+    pd.testing.assert_frame_equal(corpus.audit, here.audit)
+    assert report.load_apart(mini_copy)._store.holds("paragraphs")  # without a cache: loaded here, kept
+    # bad input: the same error, from the other process
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path / "cache"))
+    edit_manifest(mini_copy, 0, start="not there")
+    with pytest.raises(CorpusError, match="start marker") as apart:
+        report.load_apart(mini_copy)
+    with pytest.raises(CorpusError) as here:
+        load_corpus(mini_copy)
+    assert str(apart.value) == str(here.value)
+
+
 def test_unknown_group_column(mini_manifest):
     with pytest.raises(CorpusError, match="no column 'gender' to group by"):
         check_by(["gender"], load_corpus(mini_manifest))
