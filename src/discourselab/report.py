@@ -361,9 +361,10 @@ def load_apart(manifest: Path) -> Corpus:
 
     The corpus comes back as its pieces; its paragraphs and audit are read
     from the cache when used. Parsing the texts leaves the heap of the process
-    that did it fragmented: at 31M words, ``discourselab run`` kept 290 MB
-    after letting go of the paragraphs, against 172 MB when it read them from
-    the cache instead, and held the difference to the end. Where the platform
+    that did it fragmented: at 31M words, ``discourselab run`` kept 359 MB
+    after writing the corpus tables and letting go of the paragraphs, against
+    171 MB when it read them from the cache instead, and held the difference
+    to the end. Where the platform
     cannot fork, or without a cache, the corpus is loaded here. Bad input
     raises the same :class:`~discourselab.errors.CorpusError`.
     """

@@ -64,7 +64,7 @@ class LDA(LatentDirichletAllocation):
     Once its iterations are done, scikit-learn's ``fit`` infers every training
     document's topics again and computes their perplexity, only to store it as
     ``bound_``. Nothing here reads it, and at two million words that pass took
-    11% of the topic models' time. Here ``fit`` leaves it out and ``bound_`` is
+    11% of the time of the LDA fits. Here ``fit`` leaves it out and ``bound_`` is
     NaN. The pass draws no random numbers, so ``components_`` and every later
     ``transform`` are the same as the original's (a test compares them). With
     ``evaluate_every`` set, ``fit`` uses those perplexities and is left whole.
