@@ -37,8 +37,9 @@ def write_csv(table, path: str | Path) -> Path:
     never sees a half-written file, and an error leaves the old one in place.
     The text is that of ``to_csv(index=False, lineterminator="\\n",
     float_format="%.10g")``: pandas writes through the standard library's
-    ``csv`` module too; given each column's values as text, its writer is
-    faster (4.8 s against 6.3 s for a table of 520,000 rows and 25 columns).
+    ``csv`` module too; given each column's values as text, each distinct
+    float formatted once, its writer is faster (2.8 to 3.6 s against 9.2 to
+    11.9 s of CPU for a keyness table of 520,750 rows and 25 columns).
     """
     import csv
     import os
