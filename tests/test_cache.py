@@ -161,10 +161,10 @@ def test_a_study_lets_go_of_what_the_cache_can_give_again(cache_folder, mini_cop
     assert not study.corpus._store.holds("paragraphs")  # read for the pieces' texts, not kept
     study.corpus.paragraphs
     assert dict(study.corpus.piece_texts()) == texts and study.corpus._store.holds("paragraphs")  # held before: kept
-    import discourselab.study as study_module
+    import discourselab.corpus as corpus_module
 
     trimmed = []
-    monkeypatch.setattr(study_module, "trim_heap", lambda: trimmed.append(1))
+    monkeypatch.setattr(corpus_module, "trim_heap", lambda: trimmed.append(1))
     study.release()
     assert "_counted" not in study.__dict__ and not study.corpus._store.holds("paragraphs")
     assert trimmed == [1]  # what it let go of goes back to the system

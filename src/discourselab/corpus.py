@@ -37,6 +37,7 @@ import pandas as pd
 from . import config
 from .cache import cache_dir, cached_object, content_key
 from .errors import CorpusError
+from .memory import trim_heap
 from .text import count_words
 
 #: Columns every manifest must have.
@@ -157,8 +158,13 @@ class Corpus:
             return paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))]
 
     def release(self) -> None:
-        """Let go of the paragraphs and audit, when the cache can give them again (else keep them)."""
+        """Let go of the paragraphs and audit, when the cache can give them again (else keep them).
+
+        The pages the process let go of, these and any before, go back to the
+        system (:func:`~discourselab.memory.trim_heap`).
+        """
         self._store.release()
+        trim_heap()
 
     @property
     def metadata_columns(self) -> list[str]:

@@ -43,7 +43,6 @@ from .cache import cache_dir
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .errors import CorpusError
 from .io import write_table
-from .memory import trim_heap
 from .text import Settings
 
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
@@ -293,7 +292,6 @@ def run_study(manifest: str | Path, out: str | Path, by: list[str] | None = None
         with _timed(steps, "corpus tables", starts):
             write_corpus_tables(corpus, tmp)
         corpus.release()  # the texts: the term counts and the notebooks read them from the cache if they need them
-        trim_heap()
         if jobs > 1:
             with _timed(steps, "term counts", starts):
                 warm_cache(corpus, by, seed, jobs)
@@ -364,9 +362,9 @@ def load_apart(manifest: Path) -> Corpus:
     that did it fragmented: at 31M words, ``discourselab run`` kept 359 MB
     after writing the corpus tables and letting go of the paragraphs, against
     171 MB when it read them from the cache instead, and held the difference
-    to the end. Where the platform
-    cannot fork, or without a cache, the corpus is loaded here. Bad input
-    raises the same :class:`~discourselab.errors.CorpusError`.
+    to the end. Where the platform cannot fork, or without a cache, the
+    corpus is loaded here. Bad input raises the same
+    :class:`~discourselab.errors.CorpusError`.
     """
     if cache_dir() is None or "fork" not in multiprocessing.get_all_start_methods():
         return load_corpus(manifest)

@@ -13,7 +13,6 @@ from .cache import cache_dir, cached_object, cached_table, digest
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
-from .memory import trim_heap
 from .progress import bar
 from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, cosine_table, grouping_tests, similarity_pairs,
                          tfidf_from_tokens)
@@ -84,13 +83,12 @@ class Study:
         For a notebook that is done with them: what it computes next has their
         memory. Using them again reads them back from the cache. Without a cache
         they are kept (they would have to be made again). The pages let go of
-        go back to the system (:func:`~discourselab.memory.trim_heap`).
+        go back to the system (:meth:`Corpus.release <discourselab.corpus.Corpus.release>` trims the heap).
         """
         if cache_dir() is not None:
             for name in ("_counted", "tokens"):
                 self.__dict__.pop(name, None)
         self.corpus.release()
-        trim_heap()
 
     def tokens_of(self, paragraph_ids) -> pd.DataFrame:
         """The token table of some paragraphs only (analysed again; e.g. those a concordance shows)."""
