@@ -272,32 +272,3 @@ def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
     np.testing.assert_array_equal(shares[(1, 90)], shares[(1, 25)])
     np.testing.assert_array_equal(shares[(1, 90)], shares[(2, 25)])
     assert shares[(1, 90)].shape == (90, 3)
-
-
-def test_lda_fit_leaves_out_only_the_training_perplexity(separated, monkeypatch):
-    from sklearn.decomposition import LatentDirichletAllocation
-    from sklearn.decomposition import _lda
-
-    passes = []
-    original = _lda._update_doc_distribution
-
-    def counted(X, *args, **kwargs):
-        passes.append(X.shape[0])
-        return original(X, *args, **kwargs)
-
-    monkeypatch.setattr(_lda, "_update_doc_distribution", counted)
-    settings = {"n_components": 2, "random_state": 5, "max_iter": 7, "learning_method": "batch"}
-    X = separated.counts
-    stock = LatentDirichletAllocation(**settings).fit(X)
-    assert len(passes) == 8  # seven iterations, then the training set once more for bound_
-    passes.clear()
-    ours = tm.LDA(**settings).fit(X)
-    assert len(passes) == 7 and np.isnan(ours.bound_) and np.isfinite(stock.bound_)
-    np.testing.assert_array_equal(ours.components_, stock.components_)
-    np.testing.assert_array_equal(ours.transform(X), stock.transform(X))
-    assert ours.perplexity(X) == stock.perplexity(X)  # outside fit, nothing is left out
-    # with evaluate_every, fit reads the perplexities: it is left whole
-    evaluated = tm.LDA(**settings, evaluate_every=2).fit(X)
-    reference = LatentDirichletAllocation(**settings, evaluate_every=2).fit(X)
-    assert evaluated.bound_ == reference.bound_
-    np.testing.assert_array_equal(evaluated.components_, reference.components_)

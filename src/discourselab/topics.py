@@ -31,11 +31,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix, csr_matrix
-from sklearn.decomposition import NMF, LatentDirichletAllocation
+from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from .errors import CorpusError
 from .frequency import group_of, in_groups, row_counts
+from .lda import LDA
 
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
@@ -56,38 +57,6 @@ BOOT_CELLS = 1 << 21
 
 class SmallCorpusWarning(UserWarning):
     """The corpus has few documents for the number of topics asked for."""
-
-
-class LDA(LatentDirichletAllocation):
-    """scikit-learn's ``LatentDirichletAllocation`` whose ``fit`` skips its last pass.
-
-    Once its iterations are done, scikit-learn's ``fit`` infers every training
-    document's topics again and computes their perplexity, only to store it as
-    ``bound_``. Nothing here reads it, and at two million words that pass took
-    11% of the time of the LDA fits. Here ``fit`` leaves it out and ``bound_`` is
-    NaN. The pass draws no random numbers, so ``components_`` and every later
-    ``transform`` are the same as the original's (a test compares them). With
-    ``evaluate_every`` set, ``fit`` uses those perplexities and is left whole.
-    """
-
-    _skip_bound = False
-
-    def fit(self, X, y=None):
-        self._skip_bound = self.evaluate_every is None or self.evaluate_every <= 0
-        try:
-            return super().fit(X, y)
-        finally:
-            self._skip_bound = False
-
-    def _e_step(self, X, cal_sstats, random_init, parallel=None):
-        if self._skip_bound and not cal_sstats and not random_init:  # the training set's inference for bound_
-            return None, None
-        return super()._e_step(X, cal_sstats, random_init, parallel)
-
-    def _perplexity_precomp_distr(self, X, doc_topic_distr=None, sub_sampling=False):
-        if self._skip_bound:
-            return np.nan
-        return super()._perplexity_precomp_distr(X, doc_topic_distr, sub_sampling)
 
 
 @dataclass
