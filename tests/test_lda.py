@@ -43,7 +43,7 @@ def test_one_word_under_equal_topics_splits_evenly():
     np.testing.assert_allclose(stats, [[0.0, 5.0, 0.0]] * 4)
 
 
-@pytest.mark.parametrize("max_iter", [1, 3, 100])
+@pytest.mark.parametrize("max_iter", [0, 1, 3, 100])
 @pytest.mark.parametrize("cal_sstats", [False, True])
 @pytest.mark.parametrize("random_init", [False, True])
 def test_block_e_step_is_scikit_learns(counts, max_iter, cal_sstats, random_init):
