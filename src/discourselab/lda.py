@@ -102,15 +102,17 @@ def update_doc_distribution(X, exp_topic_word, doc_topic_prior: float, max_iter:
                       max_iter, mean_change_tol, eps)
     if not cal_sstats:
         return doc_topic, None
-    norm_phi = _norm_phi(exp_doc_topic, word_topic, X.indptr, X.indices, eps)
+    norm_phi = _norm_phi(exp_doc_topic, np.diff(X.indptr), np.take(word_topic, X.indices, axis=0), eps)
     ratios = csr_matrix((X.data / norm_phi, X.indices, X.indptr), shape=X.shape)
     return doc_topic, np.asarray((ratios.T @ exp_doc_topic).T)
 
 
-def _norm_phi(exp_doc_topic, word_topic, indptr, indices, eps):
-    """For each nonzero count, the sum over topics of exp(E[log theta]) x exp(E[log beta]), plus eps."""
-    return np.einsum("nk,nk->n", np.repeat(exp_doc_topic, np.diff(indptr), axis=0),
-                     np.take(word_topic, indices, axis=0)) + eps
+def _norm_phi(exp_doc_topic, lengths, words, eps):
+    """For each nonzero count, the sum over topics of exp(E[log theta]) x exp(E[log beta]), plus eps.
+
+    ``lengths``: each document's nonzero counts; ``words``: the exp(E[log beta]) row of each count's term.
+    """
+    return np.einsum("nk,nk->n", np.repeat(exp_doc_topic, lengths, axis=0), words) + eps
 
 
 def _update_block(X, word_topic, doc_topic, exp_doc_topic, prior, max_iter, tol, eps):
@@ -137,8 +139,7 @@ def _update_block(X, word_topic, doc_topic, exp_doc_topic, prior, max_iter, tol,
             counts, words, lengths = part.data, np.take(word_topic, part.indices, axis=0), np.diff(part.indptr)
             # sums each document's rows of a (nonzero counts x k) array, weighted by the matrix's values
             weights = csr_matrix((counts.copy(), np.arange(len(counts)), part.indptr))
-        norm_phi = np.einsum("nk,nk->n", np.repeat(exp_live, lengths, axis=0), words) + eps
-        np.divide(counts, norm_phi, out=weights.data)
+        np.divide(counts, _norm_phi(exp_live, lengths, words, eps), out=weights.data)
         current = exp_live * (weights @ words)
         current += prior
         exp_live = np.exp(_dirichlet_expectation_2d(current))
