@@ -93,3 +93,13 @@ def test_processes_give_the_same_shares(counts):
     model = lda.LDA(**SETTINGS).fit(counts)
     one = model.transform(counts)
     np.testing.assert_array_equal(model.set_params(n_jobs=2).transform(counts), one)
+
+
+@pytest.mark.parametrize(("dtype", "method", "rtol"), [(np.float64, "online", 1e-9), (np.float32, "batch", 1e-4)])
+def test_online_learning_and_single_precision_are_scikit_learns(counts, dtype, method, rtol):
+    settings = {**SETTINGS, "learning_method": method, "batch_size": 16}
+    X = counts.astype(dtype)
+    stock, ours = LatentDirichletAllocation(**settings).fit(X), lda.LDA(**settings).fit(X)
+    assert ours.components_.dtype == stock.components_.dtype == dtype
+    np.testing.assert_allclose(ours.components_, stock.components_, rtol=rtol)
+    np.testing.assert_allclose(ours.transform(X), stock.transform(X), rtol=rtol, atol=1e-6)
