@@ -366,10 +366,18 @@ def load_apart(manifest: Path) -> Corpus:
     corpus is loaded here. Bad input raises the same
     :class:`~discourselab.errors.CorpusError`.
     """
-    if cache_dir() is None or "fork" not in multiprocessing.get_all_start_methods():
+    pool = _fork_pool(1) if cache_dir() is not None else None
+    if pool is None:
         return load_corpus(manifest)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with pool:
         return pool.submit(load_corpus, manifest).result()
+
+
+def _fork_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool of ``workers`` forked processes, or None where the platform cannot fork."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:
@@ -383,12 +391,12 @@ def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:
     if cache_dir() is None:
         return
     variants = [{}, {"use_glossary": False}]
-    if "fork" not in multiprocessing.get_all_start_methods():
+    pool = _fork_pool(max(1, min(jobs, len(variants))))
+    if pool is None:
         for changes in variants:
             _build_counts(corpus, by, seed, changes)
         return
-    with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(variants))),
-                             mp_context=multiprocessing.get_context("fork")) as pool:
+    with pool:
         for done in [pool.submit(_build_counts, corpus, by, seed, changes) for changes in variants]:
             done.result()
 
