@@ -133,8 +133,8 @@ def test_count_terms_ignores_pieces_without_a_group_and_keeps_unsorted_categorie
 
 
 @pytest.mark.parametrize("by", ["doc_id", "author", "role"])
-def test_group_terms_in_batches_of_groups_is_the_same_as_in_one(by, tmp_path, monkeypatch):
-    # a large table is counted a few groups at a time; here batches of 300 rows of the seed corpus
+def test_group_terms_in_batches_of_pieces_is_the_same_as_in_one(by, tmp_path, monkeypatch):
+    # a large table is counted a batch of whole pieces at a time; here batches of about 300 rows of the seed corpus
     from conftest import SEED_MANIFEST
     from discourselab import frequency
     from discourselab.frequency import group_of, group_terms
@@ -144,13 +144,24 @@ def test_group_terms_in_batches_of_groups_is_the_same_as_in_one(by, tmp_path, mo
     groups = group_of(study.pieces, by)
     groups = groups.drop(groups.index[3])  # a piece without a group is left out either way
     for table in (study.counts, study.tokens, study.tokens.astype({"doc_id": object, "term": object})):
-        whole = group_terms(table, groups, dispersion=True)
+        for dispersion in (False, True):
+            whole = group_terms(table, groups, dispersion=dispersion)
+            monkeypatch.setattr(frequency, "GROUP_ROWS", 300)
+            codes, docs = frequency._sorted_codes(table["doc_id"])
+            batches = frequency._piece_batches(codes, len(docs))
+            parts = group_terms(table, groups, dispersion=dispersion)
+            monkeypatch.setattr(frequency, "GROUP_ROWS", 2_000_000)
+            assert len(batches) > 5
+            # counts are added up exactly; DP's sums over paragraphs, batch by batch, to rounding
+            pd.testing.assert_frame_equal(parts[0], whole[0], check_exact=False, rtol=1e-12, atol=1e-15)
+            pd.testing.assert_series_equal(parts[1], whole[1])
+            if dispersion:
+                assert whole[0]["dp"].between(0, 1).all() and whole[0]["dp"].gt(0.5).any()
+    if by == "role":  # a group spans several batches
+        codes, docs = frequency._sorted_codes(study.counts["doc_id"])
+        role = groups.reindex(docs).to_numpy()
         monkeypatch.setattr(frequency, "GROUP_ROWS", 300)
-        batches = frequency._group_batches(table, groups)
-        assert batches is not None and len(batches[2]) > 1
-        parts = group_terms(table, groups, dispersion=True)
-        monkeypatch.setattr(frequency, "GROUP_ROWS", 2_000_000)
-        pd.testing.assert_frame_equal(parts[0], whole[0])
-        pd.testing.assert_series_equal(parts[1], whole[1])
+        spans = [set(role[first:last]) for first, last in frequency._piece_batches(codes, len(docs))]
+        assert any(sum(g in span for span in spans) > 2 for g in set(groups))
     assert count_terms(study.counts, study.pieces, by)["count"].sum() == study.counts["term"].notna().mul(
         study.counts["count"]).sum()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Rows of the token or count table above which :func:`group_terms` counts a batch of groups at a time.
+#: Rows of the token or count table above which :func:`group_terms` counts a batch of pieces at a time.
 GROUP_ROWS = 2_000_000
 
 FREQUENCY_COLUMNS = ["by", "group", "term", "count", "per_1000", "pieces", "paragraphs", "dp", "dp_norm"]
@@ -83,12 +83,12 @@ def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.D
 
 
 def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (-1: missing) of a column and its distinct values, in sorted order."""
+    """Integer codes (-1: missing; the column's own small dtype) of a column and its distinct values, in sorted order."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("category")
     elif not column.cat.categories.is_monotonic_increasing:
         column = column.cat.reorder_categories(column.cat.categories.sort_values())
-    return column.cat.codes.to_numpy(np.int64), column.cat.categories
+    return column.cat.codes.to_numpy(), column.cat.categories
 
 
 def sum_by_key(keys: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -113,10 +113,12 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
 
     Counted on the token table's integer codes (a sort of the paragraph-term
     pairs), so the cost grows with the number of tokens, not with the number
-    of paragraphs times terms. Every column belongs to one group, so a table of
-    more than ``GROUP_ROWS`` rows is counted a few groups at a time (consecutive
-    in sorted order, about ``GROUP_ROWS`` rows each): the same table, while the
-    working arrays (about 100 bytes per row at once) are those of one batch.
+    of paragraphs times terms. A table of more than ``GROUP_ROWS`` rows is
+    counted a batch of whole pieces at a time (about ``GROUP_ROWS`` rows each),
+    and the batches' counts are added up: the same table, while the working
+    arrays (about 100 bytes per row at once) are those of one batch, however
+    large a group is. Dispersion then takes a second pass over the batches, as
+    it needs each group's totals first.
 
     Parameters
     ----------
@@ -140,76 +142,108 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     words : Series
         Running words per group (stop words included), for the groups with tokens.
     """
-    batches = _group_batches(tokens, groups)
-    if batches is not None:
-        return _in_batches(tokens, groups, batches, dispersion)
-    para, _ = _sorted_codes(tokens["paragraph_id"])
     doc, docs = _sorted_codes(tokens["doc_id"])
     term, terms = _sorted_codes(tokens["term"])
-    n_para, n_terms = int(para.max(initial=-1)) + 1, len(terms)
-    para_words = np.bincount(para, weights=tokens["words"].to_numpy(), minlength=n_para)
-    para_doc = np.full(n_para, -1, dtype=np.int64)
-    para_doc[para] = doc
+    para, _ = _sorted_codes(tokens["paragraph_id"])
     named = groups.reindex(docs)
     names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
     doc_group = names.get_indexer(named).astype(np.int64)
-    para_group = np.where(para_doc >= 0, doc_group[para_doc], -1)
-    present = (np.bincount(para, minlength=n_para) > 0) & (para_group >= 0)
-    group_words = np.bincount(para_group[present], weights=para_words[present], minlength=len(names))
-    with_tokens = np.bincount(para_group[present], minlength=len(names)) > 0
+    columns = {"para": para, "doc": doc, "term": term, "words": tokens["words"].to_numpy(),
+               "count": tokens["count"].to_numpy() if "count" in tokens else None}
+    batches = _piece_batches(doc, len(docs))
+
+    def pairs_of(bounds) -> _Pairs:
+        rows = None if bounds is None else (doc >= bounds[0]) & (doc < bounds[1])
+        return _Pairs(*(None if v is None else v if rows is None else v[rows] for v in columns.values()),
+                      doc_group=doc_group, n_terms=len(terms))
+
+    whole = pairs_of(None) if batches == [None] else None  # one batch: its pairs serve the dispersion pass too
+    tallies = [whole.totals(len(names))] if whole else [pairs_of(b).totals(len(names)) for b in batches]
+    keys, count, paragraphs, pieces = tallies[0][:4] if whole else _added(tallies)
+    group_words = np.sum([t[4] for t in tallies], axis=0)
+    with_tokens = np.any([t[5] for t in tallies], axis=0)
     words = pd.Series(group_words[with_tokens].round().astype(np.int64), index=names[with_tokens], name="words")
     words.index.name = "group"
-
-    # each paragraph-term pair once, with its count
-    kept = term >= 0
-    pairs, _, in_para = sum_by_key(para[kept] * n_terms + term[kept], row_counts(tokens)[kept])
-    part, pair_term = np.divmod(pairs, n_terms)
-    grouped = para_group[part] >= 0
-    part, pair_term, in_para = part[grouped], pair_term[grouped], in_para[grouped]
-    pair_keys = para_group[part] * n_terms + pair_term
-    keys, _ = sum_by_key(pair_keys)
-    row = np.searchsorted(keys, pair_keys)
-    count = np.bincount(row, weights=in_para, minlength=len(keys)).round().astype(np.int64)
-    doc_terms, _ = sum_by_key(para_doc[part] * n_terms + pair_term)
-    doc_keys = doc_group[doc_terms // n_terms] * n_terms + doc_terms % n_terms
-    group_code, term_code = np.divmod(keys, n_terms)
+    group_code, term_code = np.divmod(keys, len(terms))
     table = pd.DataFrame({
         "group": pd.Categorical.from_codes(group_code, categories=names),
         "term": pd.Categorical.from_codes(term_code, categories=terms),
-        "count": count,
-        "pieces": np.bincount(np.searchsorted(keys, doc_keys), minlength=len(keys)),
-        "paragraphs": np.bincount(row, minlength=len(keys)),
+        "count": count, "pieces": pieces, "paragraphs": paragraphs,
     })
     if dispersion:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = para_words / group_words[para_group]
-            smallest = np.full(len(names), np.inf)
-            np.minimum.at(smallest, para_group[present], share[present])
-            diff = np.bincount(row, weights=np.abs(in_para / count[row] - share[part]), minlength=len(keys))
-            held = np.bincount(row, weights=share[part], minlength=len(keys))
-            # parts without the term contribute |0 - s_i| = s_i: 1 - (sum of present shares)
-            table["dp"] = np.clip(0.5 * (diff + 1.0 - held), 0.0, None)
-            least = smallest[group_code]
-            table["dp_norm"] = np.where(least < 1, table["dp"] / (1 - least), 0.0)
+        diff, held = np.zeros(len(keys)), np.zeros(len(keys))
+        smallest = np.full(len(names), np.inf)
+        for bounds in batches:
+            (whole or pairs_of(bounds)).spread(keys, count, group_words, diff, held, smallest)
+        # parts without the term contribute |0 - s_i| = s_i: 1 - (sum of present shares)
+        table["dp"] = np.clip(0.5 * (diff + 1.0 - held), 0.0, None)
+        least = smallest[group_code]
+        table["dp_norm"] = np.where(least < 1, table["dp"] / (1 - least), 0.0)
     return table, words
 
 
-def _group_batches(tokens: pd.DataFrame, groups: pd.Series):
-    """Each row's group code and the groups' names, with the (first, last + 1) codes of each batch; None for one batch."""
-    if len(tokens) <= GROUP_ROWS:
-        return None
-    row_group, names = row_group_codes(tokens["doc_id"], groups)
-    if len(names) < 2:
-        return None
-    rows = np.bincount(row_group[row_group >= 0], minlength=len(names))
+def _piece_batches(doc: np.ndarray, n_docs: int) -> list:
+    """(first, last + 1) piece codes of batches of about ``GROUP_ROWS`` rows each; [None]: one batch."""
+    if len(doc) <= GROUP_ROWS:
+        return [None]
+    rows = np.bincount(doc[doc >= 0], minlength=n_docs)
     bounds, start, size = [], 0, 0
     for code, n in enumerate(rows):
         if size and size + n > GROUP_ROWS:
             bounds.append((start, code))
             start, size = code, 0
         size += n
-    bounds.append((start, len(names)))
-    return (row_group, names, bounds) if len(bounds) > 1 else None
+    if not bounds:
+        return [None]
+    bounds.append((start, n_docs))
+    return bounds
+
+
+def _added(tallies: list) -> tuple[np.ndarray, ...]:
+    """The keys, counts, paragraphs and pieces of several batches' totals, added up by key."""
+    keys, _, *sums = sum_by_key(*(np.concatenate([t[i] for t in tallies]) for i in range(4)))
+    return (keys, *sums)
+
+
+class _Pairs:
+    """One batch of whole pieces' paragraph-term pairs, with each pair's count and its paragraph's group and words."""
+
+    def __init__(self, para, doc, term, words, count, *, doc_group: np.ndarray, n_terms: int):
+        para, doc, term = para.astype(np.int64), doc.astype(np.int64), term.astype(np.int64)
+        n_para = int(para.max(initial=-1)) + 1
+        self.para_words = np.bincount(para, weights=words, minlength=n_para)
+        para_doc = np.full(n_para, -1, dtype=np.int64)
+        para_doc[para] = doc
+        self.para_group = np.where(para_doc >= 0, doc_group[para_doc], -1)
+        self.present = (np.bincount(para, minlength=n_para) > 0) & (self.para_group >= 0)
+        kept = term >= 0
+        weight = np.ones(int(kept.sum()), np.int64) if count is None else count[kept]
+        pairs, _, in_para = sum_by_key(para[kept] * n_terms + term[kept], weight)
+        part, pair_term = np.divmod(pairs, n_terms)
+        grouped = self.para_group[part] >= 0
+        self.part, self.in_para = part[grouped], in_para[grouped]
+        pair_term = pair_term[grouped]
+        self.keys = self.para_group[self.part] * n_terms + pair_term
+        doc_terms, _ = sum_by_key(para_doc[self.part] * n_terms + pair_term)
+        self.doc_keys = doc_group[doc_terms // n_terms] * n_terms + doc_terms % n_terms
+        self.doc_group, self.n_terms = doc_group, n_terms
+
+    def totals(self, n_groups: int) -> tuple[np.ndarray, ...]:
+        """Per group and term (sorted keys): count, paragraphs, pieces; per group: running words and whether it has tokens."""
+        keys, paragraphs, count = sum_by_key(self.keys, self.in_para)
+        _, pieces = sum_by_key(self.doc_keys)
+        at = self.para_group[self.present]
+        words = np.bincount(at, weights=self.para_words[self.present], minlength=n_groups)
+        return keys, count, paragraphs, pieces, words, np.bincount(at, minlength=n_groups) > 0
+
+    def spread(self, keys, count, group_words, diff, held, smallest) -> None:
+        """Add this batch's part of Gries' DP sums to ``diff`` and ``held``, and its smallest paragraph shares."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = self.para_words / group_words[self.para_group]
+            np.minimum.at(smallest, self.para_group[self.present], share[self.present])
+            row = np.searchsorted(keys, self.keys)
+            diff += np.bincount(row, weights=np.abs(self.in_para / count[row] - share[self.part]), minlength=len(keys))
+            held += np.bincount(row, weights=share[self.part], minlength=len(keys))
 
 
 def row_group_codes(doc_ids: pd.Series, groups: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -226,23 +260,6 @@ def row_group_codes(doc_ids: pd.Series, groups: pd.Series) -> tuple[np.ndarray, 
     names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
     doc_group = np.append(names.get_indexer(named), -1).astype(np.int32)  # code -1 (no piece) maps to the last
     return doc_group[codes], names
-
-
-def _in_batches(tokens: pd.DataFrame, groups: pd.Series, batches, dispersion: bool) -> tuple[pd.DataFrame, pd.Series]:
-    """:func:`group_terms` of each batch of groups, put together as one call would make it."""
-    row_group, names, bounds = batches
-    if not isinstance(tokens["term"].dtype, pd.CategoricalDtype):  # the same term codes in every batch
-        tokens = tokens.assign(term=tokens["term"].astype("category"))
-    tables, words = [], []
-    for first, last in bounds:
-        table, counted = group_terms(tokens[(row_group >= first) & (row_group < last)],
-                                     groups[groups.isin(names[first:last])], dispersion)
-        tables.append(table.assign(group=table["group"].cat.set_categories(names)))  # one set: concat keeps it
-        words.append(counted)
-    table = pd.concat(tables, ignore_index=True)
-    words = pd.concat(words)
-    words.index = pd.Index(words.index, dtype=names.dtype, name="group")
-    return table, words
 
 
 def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") -> pd.DataFrame:
