@@ -35,6 +35,7 @@ from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 pieces = study.pieces.set_index("doc_id", drop=False)
+delta = study.delta(mfw)  # Burrows' Delta (similarity.burrows_delta; cached) reads every text: first, before the counts
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
@@ -76,11 +77,12 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
-cosine, delta = study.piece_similarity(mfw)  # TF-IDF cosine; Burrows' Delta (similarity.burrows_delta), cached
+cosine = study.piece_cosine()  # of the pieces' TF-IDF
 study.release()  # the counts and texts are done with (they stay in the cache)
 pairs = similarity_pairs(cosine, delta, study.pieces)
 write_table(pairs, "similarity", study.out_dir)
-topic_tree, style_tree = cluster(1.0 - cosine), cluster(delta)  # cosine distance: 1 - similarity
+# the pairs' columns are the condensed distances SciPy takes (cosine distance: 1 - similarity)
+topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pairs["delta"].to_numpy())
 
 # %%
 from scipy.cluster.hierarchy import leaves_list

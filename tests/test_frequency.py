@@ -165,3 +165,23 @@ def test_group_terms_in_batches_of_pieces_is_the_same_as_in_one(by, tmp_path, mo
         assert any(sum(g in span for span in spans) > 2 for g in set(groups))
     assert count_terms(study.counts, study.pieces, by)["count"].sum() == study.counts["term"].notna().mul(
         study.counts["count"]).sum()
+
+
+def test_group_terms_of_some_terms_only_are_those_rows_of_the_whole_table(tmp_path, monkeypatch):
+    from conftest import SEED_MANIFEST
+    from discourselab import frequency
+    from discourselab.frequency import group_of, group_terms
+    from discourselab.study import open_study
+
+    study = open_study(SEED_MANIFEST, tmp_path)
+    groups = group_of(study.pieces, "role")
+    whole, words = group_terms(study.counts, groups, dispersion=True)
+    chosen = ["community", "party building", "grassroots", "not a term here"]
+    for rows in (2_000_000, 300):  # in one batch and in batches of pieces
+        monkeypatch.setattr(frequency, "GROUP_ROWS", rows)
+        some, some_words = group_terms(study.counts, groups, dispersion=True, only=chosen)
+        expected = whole[whole["term"].isin(chosen)].reset_index(drop=True)
+        assert set(some["term"]) == set(chosen[:3]) and len(some) == len(expected) > 3
+        pd.testing.assert_frame_equal(some, expected, check_exact=False, rtol=1e-12)
+        pd.testing.assert_series_equal(some_words, words)  # running words count every token
+        assert group_terms(study.counts, groups, only=[])[0].empty

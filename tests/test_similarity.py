@@ -119,6 +119,12 @@ def test_cosine_clustering_equals_scipy_on_the_dense_rows():
     city = pdist(dense, metric="cityblock")
     square = pd.DataFrame(squareform(city), index=range(30), columns=range(30))
     np.testing.assert_allclose(cluster(square), linkage(city, method="average"))
+    # so are condensed distances: the columns of the pairs table give the trees of the square tables
+    cosine = cosine_table(csr_matrix(dense), names)
+    pairs = similarity_pairs(cosine, square, pd.DataFrame({"doc_id": names}))
+    np.testing.assert_array_equal(cluster(1.0 - pairs["cosine"].to_numpy()), cluster(1.0 - cosine))
+    np.testing.assert_array_equal(cluster(pairs["delta"].to_numpy()), cluster(square))
+    assert (pairs["delta"].to_numpy() == city).all()  # not clipped in place
 
 
 @pytest.fixture

@@ -108,7 +108,8 @@ def sum_by_key(keys: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, ...]
     return (keys[first], np.diff(np.r_[first, len(keys)]), *sums)
 
 
-def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = False) -> tuple[pd.DataFrame, pd.Series]:
+def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = False,
+                only=None) -> tuple[pd.DataFrame, pd.Series]:
     """Per group and term: occurrences, and how many paragraphs and pieces hold the term.
 
     Counted on the token table's integer codes (a sort of the paragraph-term
@@ -132,6 +133,9 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     dispersion : bool
         Add ``dp`` and ``dp_norm``: Gries' DP over the group's paragraphs, as
         :func:`gries_dp` computes it.
+    only : collection of str, optional
+        Rows for these terms only: the same rows as without it, the others left
+        out, and no copy of the table's rows is made to choose them.
 
     Returns
     -------
@@ -150,12 +154,14 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     doc_group = names.get_indexer(named).astype(np.int64)
     columns = {"para": para, "doc": doc, "term": term, "words": tokens["words"].to_numpy(),
                "count": tokens["count"].to_numpy() if "count" in tokens else None}
+    # whether each term code is counted; code -1 (stop words, numbers) picks the last: never
+    wanted = np.append(np.ones(len(terms), bool) if only is None else terms.isin(list(only)), False)
     batches = _piece_batches(doc, len(docs))
 
     def pairs_of(bounds) -> _Pairs:
         rows = None if bounds is None else (doc >= bounds[0]) & (doc < bounds[1])
         return _Pairs(*(None if v is None else v if rows is None else v[rows] for v in columns.values()),
-                      doc_group=doc_group, n_terms=len(terms))
+                      doc_group=doc_group, wanted=wanted)
 
     whole = pairs_of(None) if batches == [None] else None  # one batch: its pairs serve the dispersion pass too
     tallies = [whole.totals(len(names))] if whole else [pairs_of(b).totals(len(names)) for b in batches]
@@ -208,7 +214,8 @@ def _added(tallies: list) -> tuple[np.ndarray, ...]:
 class _Pairs:
     """One batch of whole pieces' paragraph-term pairs, with each pair's count and its paragraph's group and words."""
 
-    def __init__(self, para, doc, term, words, count, *, doc_group: np.ndarray, n_terms: int):
+    def __init__(self, para, doc, term, words, count, *, doc_group: np.ndarray, wanted: np.ndarray):
+        n_terms = len(wanted) - 1
         para, doc, term = para.astype(np.int64), doc.astype(np.int64), term.astype(np.int64)
         n_para = int(para.max(initial=-1)) + 1
         self.para_words = np.bincount(para, weights=words, minlength=n_para)
@@ -216,7 +223,7 @@ class _Pairs:
         para_doc[para] = doc
         self.para_group = np.where(para_doc >= 0, doc_group[para_doc], -1)
         self.present = (np.bincount(para, minlength=n_para) > 0) & (self.para_group >= 0)
-        kept = term >= 0
+        kept = wanted[term]
         weight = np.ones(int(kept.sum()), np.int64) if count is None else count[kept]
         pairs, _, in_para = sum_by_key(para[kept] * n_terms + term[kept], weight)
         part, pair_term = np.divmod(pairs, n_terms)
@@ -226,7 +233,6 @@ class _Pairs:
         self.keys = self.para_group[self.part] * n_terms + pair_term
         doc_terms, _ = sum_by_key(para_doc[self.part] * n_terms + pair_term)
         self.doc_keys = doc_group[doc_terms // n_terms] * n_terms + doc_terms % n_terms
-        self.doc_group, self.n_terms = doc_group, n_terms
 
     def totals(self, n_groups: int) -> tuple[np.ndarray, ...]:
         """Per group and term (sorted keys): count, paragraphs, pieces; per group: running words and whether it has tokens."""

@@ -164,8 +164,8 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
     if frequencies is not None:
         freq = frequencies[frequencies["by"] == by][["group", "term", "count", "paragraphs"]]
     else:
-        chosen = tokens[tokens["term"].isin(set(table["term"]))]
-        freq = plain(group_terms(chosen, group_of(pieces, by))[0][["group", "term", "count", "paragraphs"]])
+        chosen = group_terms(tokens, group_of(pieces, by), only=table["term"])[0]
+        freq = plain(chosen[["group", "term", "count", "paragraphs"]])
     return table.merge(freq, on=["group", "term"], how="left")
 
 
@@ -254,25 +254,31 @@ def _every_pair_once(ia: np.ndarray, ib: np.ndarray, size: int) -> bool:
 
 
 def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarray:
-    """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix or a square distance table.
+    """Hierarchical clustering (SciPy ``linkage``) of the rows of a matrix, or of given distances.
 
     Cosine distances (1 - cosine similarity) come from one product of the
     (sparse) matrix with itself, as in :func:`cosine_table`, instead of SciPy's
     ``pdist`` on a dense copy: for thousands of pieces over a large vocabulary
     that copy alone takes gigabytes and ``pdist`` minutes. A row of zeros is at
-    distance 1 from every other row (``pdist`` gives NaN). A notebook that
-    already has the :func:`cosine_table` passes ``1 - cosine`` as the square
-    table and gets the same tree without the product again. Distances a rounding
+    distance 1 from every other row (``pdist`` gives NaN). Distances a rounding
     error below 0 count as 0.
+
+    Given distances are a square table (a DataFrame with the same index and
+    columns), or a 1-D array of condensed distances as SciPy takes them (every
+    pair once, in the order of :func:`pair_positions`: a column of
+    :func:`similarity_pairs`, so that a notebook with the pairs needs no square
+    copy). ``1 - cosine`` of the :func:`cosine_table` gives the same tree as the matrix.
     """
     if isinstance(matrix, pd.DataFrame) and (matrix.index == matrix.columns).all():
-        distance = matrix.to_numpy()
+        distance = squareform(matrix.to_numpy(), checks=False)
+    elif not hasattr(matrix, "toarray") and np.ndim(matrix) == 1:
+        distance = np.asarray(matrix, dtype=float)
     elif metric == "cosine":
-        distance = 1.0 - cosine_similarity(matrix)
+        distance = squareform(1.0 - cosine_similarity(matrix), checks=False)
     else:
         dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
         return linkage(pdist(dense, metric=metric), method=method)
-    return linkage(np.clip(squareform(distance, checks=False), 0.0, None), method=method)  # rounding: -1e-16
+    return linkage(np.clip(distance, 0.0, None), method=method)  # rounding: -1e-16
 
 
 def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataFrame,

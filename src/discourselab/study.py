@@ -142,11 +142,15 @@ class Study:
                                                             "seed": self.seed}, lambda column=column: tests(column))
                           for column in columns], ignore_index=True)
 
-    def piece_similarity(self, mfw: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The square tables of the pieces (manifest order): cosine of their TF-IDF, and :meth:`delta`."""
+    def piece_cosine(self) -> pd.DataFrame:
+        """Cosine similarity of the pieces' TF-IDF (from the term counts), as a square table in manifest order."""
         names = self.pieces["doc_id"].tolist()
         matrix, _, _ = tfidf_from_tokens(self.counts, group_of(self.pieces, "doc_id"), order=names)
-        return cosine_table(matrix, names), self.delta(mfw)
+        return cosine_table(matrix, names)
+
+    def piece_similarity(self, mfw: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The square tables of the pieces (manifest order): :meth:`piece_cosine` and :meth:`delta`."""
+        return self.piece_cosine(), self.delta(mfw)
 
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
         """:func:`~discourselab.similarity.similarity_pairs` of the pieces' :meth:`piece_similarity`."""
