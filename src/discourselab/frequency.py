@@ -83,7 +83,7 @@ def gries_dp(counts: pd.DataFrame, sizes: pd.DataFrame, keys: list[str]) -> pd.D
 
 
 def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (-1: missing; the column's own small dtype) of a column and its distinct values, in sorted order."""
+    """Integer codes (-1: missing; in the column's own dtype) of a column, and its distinct values in sorted order."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("category")
     elif not column.cat.categories.is_monotonic_increasing:
@@ -164,8 +164,12 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
                       doc_group=doc_group, wanted=wanted)
 
     whole = pairs_of(None) if batches == [None] else None  # one batch: its pairs serve the dispersion pass too
-    tallies = [whole.totals(len(names))] if whole else [pairs_of(b).totals(len(names)) for b in batches]
-    keys, count, paragraphs, pieces = tallies[0][:4] if whole else _added(tallies)
+    if whole is not None:
+        tallies = [whole.totals(len(names))]
+        keys, count, paragraphs, pieces = tallies[0][:4]
+    else:
+        tallies = [pairs_of(b).totals(len(names)) for b in batches]
+        keys, count, paragraphs, pieces = _added(tallies)
     group_words = np.sum([t[4] for t in tallies], axis=0)
     with_tokens = np.any([t[5] for t in tallies], axis=0)
     words = pd.Series(group_words[with_tokens].round().astype(np.int64), index=names[with_tokens], name="words")
@@ -180,7 +184,7 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
         diff, held = np.zeros(len(keys)), np.zeros(len(keys))
         smallest = np.full(len(names), np.inf)
         for bounds in batches:
-            (whole or pairs_of(bounds)).spread(keys, count, group_words, diff, held, smallest)
+            (whole if whole is not None else pairs_of(bounds)).spread(keys, count, group_words, diff, held, smallest)
         # parts without the term contribute |0 - s_i| = s_i: 1 - (sum of present shares)
         table["dp"] = np.clip(0.5 * (diff + 1.0 - held), 0.0, None)
         least = smallest[group_code]
@@ -235,7 +239,7 @@ class _Pairs:
         self.doc_keys = doc_group[doc_terms // n_terms] * n_terms + doc_terms % n_terms
 
     def totals(self, n_groups: int) -> tuple[np.ndarray, ...]:
-        """Per group and term (sorted keys): count, paragraphs, pieces; per group: running words and whether it has tokens."""
+        """Per group and term (sorted keys): count, paragraphs, pieces; per group: running words, and whether it has any."""
         keys, paragraphs, count = sum_by_key(self.keys, self.in_para)
         _, pieces = sum_by_key(self.doc_keys)
         at = self.para_group[self.present]
