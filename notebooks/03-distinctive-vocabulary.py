@@ -35,7 +35,8 @@ from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 pieces = study.pieces.set_index("doc_id", drop=False)
-delta = study.delta(mfw)  # Burrows' Delta (similarity.burrows_delta; cached) reads every text: first, before the counts
+# Burrows' Delta (similarity.burrows_delta; cached) reads every text: it comes first, before the term counts are loaded
+delta = study.delta(mfw)
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
