@@ -307,3 +307,26 @@ def test_trim_heap_returns_freed_memory_to_the_system():
     before = resident_mb()
     trim_heap()
     assert resident_mb() < before - 50 and len(kept) == 1000
+
+
+def test_a_notebook_runs_in_its_folder_without_changing_the_process_directory(tmp_path, monkeypatch):
+    # notebooks run side by side in threads: an os.chdir for one would move the other's kernel
+    import os
+
+    from discourselab.report import _execute
+
+    source = tmp_path / "nb.py"
+    source.write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\nopen("here.txt", "w").write(str(x))\n')
+    out = tmp_path / "out"
+    out.mkdir()
+
+    here, moves, chdir = os.getcwd(), [], os.chdir
+
+    def recorded(path):
+        moves.append(os.path.abspath(path))
+        chdir(path)
+
+    monkeypatch.setattr(os, "chdir", recorded)
+    _execute(source, out, {"x": 2})
+    assert (out / "here.txt").read_text() == "2"  # the kernel ran in out
+    assert set(moves) <= {here}  # papermill's file writes step into the process's own directory, no other

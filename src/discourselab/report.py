@@ -198,8 +198,10 @@ def _execute(source: Path, out_dir: Path, parameters: dict, progress: bool = Fal
         cell["id"] = f"{source.stem[:2]}-{i:03d}"  # stable ids: a rerun changes only what changed
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
+    # the kernel starts in out_dir (nbclient's resources path). Not papermill's cwd=: that changes the
+    # whole process's directory, which notebooks run side by side in threads would race for
     papermill.execute_notebook(
-        notebook, str(target), parameters=parameters, cwd=str(out_dir), kernel_name="python3",
+        notebook, str(target), parameters=parameters, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}},
         progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
     )
     return target
