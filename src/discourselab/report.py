@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -43,7 +42,7 @@ from .cache import cache_dir
 from .corpus import Corpus, check_by, default_by, load_corpus
 from .errors import CorpusError
 from .io import write_table
-from .text import Settings
+from .text import Settings, fork_context
 
 NOTEBOOK_PATTERN = "[0-9][0-9]-*.py"
 #: Most notebooks executed at the same time by default (each kernel holds its own tables in memory).
@@ -201,8 +200,9 @@ def _execute(source: Path, out_dir: Path, parameters: dict, progress: bool = Fal
     # the kernel starts in out_dir (nbclient's resources path). Not papermill's cwd=: that changes the
     # whole process's directory, which notebooks run side by side in threads would race for
     papermill.execute_notebook(
-        notebook, str(target), parameters=parameters, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}},
-        progress_bar=progress, request_save_on_cell_execute=False, log_output=False,
+        notebook, str(target), parameters=parameters, kernel_name="python3",
+        resources={"metadata": {"path": str(out_dir)}}, progress_bar=progress,
+        request_save_on_cell_execute=False, log_output=False,
     )
     return target
 
@@ -377,9 +377,8 @@ def load_apart(manifest: Path) -> Corpus:
 
 def _fork_pool(workers: int) -> ProcessPoolExecutor | None:
     """A pool of ``workers`` forked processes, or None where the platform cannot fork."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    context = fork_context()
+    return None if context is None else ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:

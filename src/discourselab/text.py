@@ -731,18 +731,23 @@ def _count_batch_in_worker(pairs: list) -> dict:
     return _WORKER_PIPELINE._count_batch(pairs)
 
 
+def fork_context():
+    """multiprocessing's fork context, or None where the platform cannot fork."""
+    import multiprocessing
+
+    return multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+
+
 def _fork_context(n_jobs: int):
     """``(fork context, processes)``, or ``(None, 1)`` for one process.
 
     One process when ``n_jobs`` (-1: one per core) comes to one, or where the platform cannot fork.
     """
-    import multiprocessing
     import os
 
     jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None, 1
-    return multiprocessing.get_context("fork"), jobs
+    context = fork_context() if jobs > 1 else None
+    return (context, jobs) if context is not None else (None, 1)
 
 
 def doc_texts(texts) -> Iterator[tuple[str, str]]:
