@@ -141,3 +141,33 @@ def test_keywords_in_context_a_chunk_at_a_time(seed, by, monkeypatch):
     assert lines["query"].value_counts().to_dict().keys() == {"grass-roots", "masses", "aspects", "community"}
     assert near["node"].nunique() == 3  # no collocates for a stop word or an absent query
     assert len(near) > 20
+
+
+def test_count_table_pauses_the_garbage_collector_while_it_learns_tokens(seed):
+    import gc
+
+    from discourselab.memory import gc_paused
+
+    corpus, pipe, _, counts = seed
+    seen = []
+    learn = TextPipeline._learn
+
+    def watched(self, raw):
+        seen.append(gc.isenabled())
+        learn(self, raw)
+
+    fresh = TextPipeline()
+    fresh._vocabulary.index.learn = lambda raw: watched(fresh, raw)
+    pd.testing.assert_frame_equal(fresh.count_table(corpus.paragraphs)[0], counts)
+    assert seen and not any(seen) and gc.isenabled()
+    # restored as it was, also when the collector was off, or on an error
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError
+    assert gc.isenabled()

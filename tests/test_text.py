@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -122,6 +123,64 @@ def test_count_texts():
     table = pd.DataFrame(counts.toarray(), columns=vocabulary)
     assert table.loc[0, "party building"] == 1 and table.loc[1, "masses"] == 2
     assert table.loc[0, "masses"] == 1 and "the" not in table
+
+
+#: Texts that take every branch of the arrays' path: expressions (one at a text's end, one whose next word
+#: begins the next text), a token of two forms ("building-led"), numbers, typography, empty and stop-word texts.
+HARD_TEXTS = ["Party building-led governance of the grass-roots Party organizations, 56% of 1,200 members.",
+              "The people’s “rule of law” in the sub-district: Party building, Party-building and self-governing.",
+              "Zhōu’s neighbourhood committees’ work; the Party's committee, 2019 and 3.5 million residents.",
+              "", "the of and", "Party", "building new urban social governance", "Grass-roots Party building",
+              "big data", "Big data and urban social governance; party building-led big data"]
+
+
+@pytest.mark.parametrize("changes", [{}, {"use_glossary": False}, {"lemmatize": False}, {"remove_stopwords": False},
+                                     {"keep_numbers": True}])
+def test_encoded_texts_are_what_counted_gives_each_text(changes):
+    # the count table's arrays' path, on many texts at once, against counted() one text at a time
+    from conftest import SEED_MANIFEST
+    from discourselab import load_corpus
+
+    texts = HARD_TEXTS + load_corpus(SEED_MANIFEST).paragraphs["text"].tolist() + HARD_TEXTS[::-1]
+    pipe, reference = TextPipeline(**changes), TextPipeline(**changes)
+    term, words, text = pipe._encode(texts)
+    names = pipe._vocabulary.terms + [None]  # number -1: no term
+    assert (np.diff(text) >= 0).all()
+    for i, one in enumerate(texts):
+        mine = text == i
+        assert ([names[t] for t in term[mine]], words[mine].tolist()) == reference.counted(one), one
+    again = pipe._encode(texts[:3])  # learned tokens are looked up, not learned again
+    assert [a.tolist() for a in again] == [a[text < 3].tolist() for a in (term, words, text)]
+
+
+@pytest.mark.parametrize("changes", [{}, {"use_glossary": False}, {"keep_numbers": True}])
+def test_count_texts_equals_count_vectorizer_on_terms(changes):
+    from conftest import SEED_MANIFEST
+    from discourselab import load_corpus
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts = HARD_TEXTS + load_corpus(SEED_MANIFEST).paragraphs["text"].tolist()
+    vectorizer = CountVectorizer(analyzer=TextPipeline(**changes).terms)
+    expected = vectorizer.fit_transform(texts)
+    pipe = TextPipeline(**changes)
+    counts, vocabulary = pipe.count_texts(texts)
+    assert list(vocabulary) == list(vectorizer.get_feature_names_out())
+    assert counts.shape == expected.shape and counts.dtype == expected.dtype and (counts != expected).nnz == 0
+    # the same pipeline again, on fewer texts: only the terms of those texts
+    counts, vocabulary = pipe.count_texts(texts[:2])
+    expected = vectorizer.fit_transform(texts[:2])
+    assert list(vocabulary) == list(vectorizer.get_feature_names_out()) and (counts != expected).nnz == 0
+    counts, vocabulary = pipe.count_texts([])
+    assert counts.shape == (0, 0) and len(vocabulary) == 0
+
+
+def test_texts_split_into_parts_of_about_equal_length():
+    from discourselab.text import _even_parts
+
+    assert _even_parts([100] + [1] * 100, 2) == [0, 1, 101]  # one long text: a part of its own
+    assert _even_parts([1] * 10, 2) == [0, 5, 10]
+    assert _even_parts([1] * 10, 3) == [0, 4, 7, 10]
+    assert _even_parts([5], 2) == [0, 1] and _even_parts([], 2) == [0]
 
 
 def test_count_texts_in_parallel_gives_the_same_counts(monkeypatch):

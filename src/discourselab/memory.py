@@ -1,9 +1,11 @@
-"""Memory the process has let go of, handed back to the system."""
+"""Memory the process has let go of, handed back to the system; the cyclic garbage collector paused for bulk work."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
+from contextlib import contextmanager
 from functools import lru_cache
 
 
@@ -28,3 +30,22 @@ def trim_heap() -> None:
         _libc().malloc_trim(0)
     except (AttributeError, TypeError):  # no C library, or one without malloc_trim
         pass
+
+
+@contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector paused (reference counting still frees), then restored as it was.
+
+    For bulk work that makes many lasting containers and no reference cycles,
+    such as learning each distinct token of a corpus. Each such container counts
+    towards the collector's next pass, and a full pass walks every object of the
+    process: with simplemma's dictionaries loaded, about 0.1 s a pass. Counting
+    the 1x benchmark corpus (2M words) made passes that took 0.3 s of its 1.5 s.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
