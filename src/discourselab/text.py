@@ -432,7 +432,7 @@ class TextPipeline:
         return out_terms, out_words
 
     def _learn(self, raw: str) -> None:
-        """Analyze one distinct lower-case token, for :meth:`terms` and :meth:`counted`, and number it for :meth:`_encode`."""
+        """Analyze one distinct lower-case token for :meth:`terms` and :meth:`counted`, and number it for _encode."""
         entry = self._fast[raw] = self._fast_entry(raw)
         forms, finals = entry
         single = self._single[raw] = finals[0] if len(finals) == 1 else None
@@ -507,8 +507,9 @@ class TextPipeline:
         return term[keep], words[keep], text[keep]
 
     def _merge_codes(self, codes, begins, ends, term, words, keep) -> None:
-        """:meth:`_merge_expressions` on numbered tokens: at each token that may begin one (``begins``, each text's end in ``ends``).
+        """:meth:`_merge_expressions` on numbered tokens, at each token that may begin an expression.
 
+        ``begins`` are those tokens' positions and ``ends`` their texts' ends.
         Sets the expression's term and running words at its first token, and
         ``keep`` False at the others.
         """
@@ -678,9 +679,12 @@ class TextPipeline:
         return columns
 
     def _first_seen_codes(self, term: np.ndarray, codes: dict) -> np.ndarray:
-        """Term numbers (of ``self._vocabulary.terms``) as codes in ``codes["term"]`` (name -> code, in order of first appearance; -1 for None).
+        """Term numbers (of ``self._vocabulary.terms``) as the codes of ``codes["term"]``.
 
-        ``codes["term number"]`` keeps each number's code for the next chunk (-2: none yet; its last entry, -1, is for number -1).
+        ``codes["term"]`` maps a term to its code, in order of first appearance
+        across the chunks (None: -1), as :func:`_codes` numbers them.
+        ``codes["term number"]`` keeps each number's code for the next chunk
+        (-2: none yet; its last entry, -1, is for number -1).
         """
         names, named = self._vocabulary.terms, codes["term"]
         by_number = codes.get("term number", np.full(1, -1, dtype=np.int32))
@@ -831,16 +835,20 @@ class TextPipeline:
         return counts, labels, vocabulary
 
     def _count_batch(self, pairs: list) -> dict:
-        """``{label: Counter of terms}`` for a list of (label, text)."""
+        """``{label: Counter of terms}`` for a list of (label, text), by :meth:`_encode`."""
         from collections import Counter
 
-        counters: dict = {}
+        label_codes: dict = {}
+        of_text = np.array([label_codes.setdefault(label, len(label_codes)) for label, _ in pairs], dtype=np.int64)
         with gc_paused():  # new tokens are learned and kept: see gc_paused
-            for label, text in pairs:
-                counter = counters.get(label)
-                if counter is None:
-                    counter = counters[label] = Counter()
-                counter.update(self.terms(text))
+            term, _, text = self._encode([text for _, text in pairs])
+        counted = term >= 0
+        width = len(self._vocabulary.terms)
+        keys, counts = np.unique(of_text[text[counted]] * width + term[counted], return_counts=True)
+        labels, names = list(label_codes), self._vocabulary.terms
+        counters = {label: Counter() for label in labels}
+        for key, count in zip(keys.tolist(), counts.tolist()):
+            counters[labels[key // width]][names[key % width]] = count
         return counters
 
 
@@ -902,7 +910,8 @@ class _Vocabulary:
         return self._arrays
 
 
-#: The pipeline of :meth:`TextPipeline.count_by`'s and :meth:`TextPipeline.count_texts`' forked workers (set in the parent just before forking).
+#: The pipeline of the forked workers of :meth:`TextPipeline.count_by` and :meth:`TextPipeline.count_texts`
+#: (set in the parent just before forking).
 _WORKER_PIPELINE: TextPipeline | None = None
 
 
