@@ -371,24 +371,41 @@ class TextPipeline:
     def _merge_expressions(self, raws: list[str], finals: list) -> list[tuple[int, int]]:
         """Merge multiword expressions in place, for tokens of one form each; return each merge's (start, length).
 
+        The expression's term goes to its first token, None to the others (see :meth:`_expressions`).
+        """
+        form1, last = self._form1, len(raws) - 1
+        candidates = ((i, form1[raw], form1.get(raws[i + 1]), len(raws))
+                      for i, raw in enumerate(raws) if raw in self._starts and i != last)
+        merges = []
+        for i, n, term in self._expressions(candidates, lambda a, b: [form1[r] for r in raws[a:b]]):
+            finals[i] = term
+            finals[i + 1:i + n] = [None] * (n - 1)
+            merges.append((i, n))
+        return merges
+
+    def _expressions(self, candidates, forms) -> Iterator[tuple[int, int, str | None]]:
+        """The multiword expressions that begin at some tokens, left to right: (start, length, term).
+
         NLTK's ``MWETokenizer`` reads left to right and can only start an
         expression at a token whose form begins one; so it is run on the short
         window at each such token, skipping tokens an earlier expression took.
-        The expression's term goes to its first token, None to the others.
+
+        Parameters
+        ----------
+        candidates : iterable of (position, form, next token's form, end of its text)
+            The tokens that may begin an expression, in order, each with a next token in its text.
+        forms : callable
+            ``forms(start, stop)``: the forms of those tokens.
         """
-        starts, form1, width, follows = self._starts, self._form1, self._mwe_width, self._mwe_second
-        free, last, merges = 0, len(raws) - 1, []
-        for i in [i for i, raw in enumerate(raws) if raw in starts]:
-            if i < free or i == last or form1.get(raws[i + 1]) not in follows.get(form1[raws[i]], ()):
+        free, follows, width = 0, self._mwe_second, self._mwe_width
+        for i, first, second, end in candidates:
+            if i < free or second not in follows.get(first, ()):
                 continue  # no expression can go on from here
-            merged = self._mwe().tokenize([form1[r] for r in raws[i:i + width]])[0]
+            merged = self._mwe().tokenize(forms(i, min(i + width, end)))[0]
             n = merged.count(_SEP) + 1
             if n > 1:
-                finals[i] = self._expression_term(merged)
-                finals[i + 1:i + n] = [None] * (n - 1)
                 free = i + n
-                merges.append((i, n))
-        return merges
+                yield i, n, self._expression_term(merged)
 
     def counted(self, text: str) -> tuple[list[str | None], list[int]]:
         """The term and running words of every token of a text: :meth:`analyze` without surfaces and offsets.
@@ -513,19 +530,13 @@ class TextPipeline:
         Sets the expression's term and running words at its first token, and
         ``keep`` False at the others.
         """
-        form, follows, width, vocab = self._vocabulary.form, self._mwe_second, self._mwe_width, self._vocabulary
-        free = 0
-        for i, end, first, second in zip(begins.tolist(), ends.tolist(), codes[begins].tolist(),
-                                         codes[begins + 1].tolist()):
-            if i < free or form[second] not in follows.get(form[first], ()):
-                continue
-            merged = self._mwe().tokenize([form[c] for c in codes[i:min(i + width, end)].tolist()])[0]
-            n = merged.count(_SEP) + 1
-            if n > 1:
-                term[i] = vocab.term_number(self._expression_term(merged))
-                words[i] = words[i:i + n].sum()
-                keep[i + 1:i + n] = False
-                free = i + n
+        form, vocab = self._vocabulary.form, self._vocabulary
+        candidates = zip(begins.tolist(), [form[c] for c in codes[begins].tolist()],
+                         [form[c] for c in codes[begins + 1].tolist()], ends.tolist())
+        for i, n, found in self._expressions(candidates, lambda a, b: [form[c] for c in codes[a:b].tolist()]):
+            term[i] = vocab.term_number(found)
+            words[i] = words[i:i + n].sum()
+            keep[i + 1:i + n] = False
 
     def token_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
         """One row per token of every paragraph.
