@@ -64,6 +64,21 @@ def test_block_means_by_hand():
     assert step == 1 and same is values
 
 
+@pytest.mark.parametrize("size, most", [(10, 3), (11, 4), (9, 9), (7, 20)])
+def test_block_means_in_an_order_without_the_diagonal_equal_those_of_the_reordered_copy(size, most):
+    rng = np.random.default_rng(size)
+    values = rng.random((size, size))
+    values[rng.random((size, size)) < 0.1] = np.nan
+    order = rng.permutation(size)
+    copy = values[np.ix_(order, order)]
+    np.fill_diagonal(copy, np.nan)
+    expected, step = plots.block_means(copy, most)
+    got, got_step = plots.block_means(values, most, order=order, diagonal=False)
+    assert got_step == step and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert np.isnan(got).tolist() == np.isnan(expected).tolist()
+
+
 def test_a_heatmap_of_thousands_of_pieces_shows_block_means(monkeypatch):
     monkeypatch.setattr(plots, "MAX_CELLS", 40)
     names = [f"p{i}" for i in range(100)]
