@@ -125,6 +125,7 @@ def test_cached_corpus_reads_its_texts_only_when_used(cache_folder, mini_copy, m
     # a study finds its cached counts from the corpus's hash, without the texts
     study = open_study(mini_copy)
     study.counts
+    assert not study.corpus._store.holds("paragraphs")  # read to count them, let go before the table was put together
     again = open_study(mini_copy)
     again.counts
     assert not again.corpus._store.holds("paragraphs")

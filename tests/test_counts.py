@@ -171,3 +171,28 @@ def test_count_table_pauses_the_garbage_collector_while_it_learns_tokens(seed):
     with pytest.raises(ValueError), gc_paused():
         raise ValueError
     assert gc.isenabled()
+
+
+def test_count_table_lets_go_of_the_texts_once_every_chunk_is_counted(seed):
+    import weakref
+
+    corpus, pipe, _, counts = seed
+    texts = corpus.paragraphs.copy()
+    alive = weakref.ref(texts)
+    chunks, seen = [], []
+    count_chunk = TextPipeline._count_chunk
+
+    def counted(self, *args):
+        chunks.append(1)
+        return count_chunk(self, *args)
+
+    def release():
+        nonlocal texts
+        texts = None  # the caller's hold: then nothing holds the texts
+        seen.append((len(chunks), alive() is None))
+
+    fresh = TextPipeline()
+    fresh._count_chunk = counted.__get__(fresh)
+    table, _ = fresh.count_table(texts, chunk=7, release=release)
+    assert seen == [(-(-len(corpus.paragraphs) // 7), True)]  # after the last chunk, and the texts were freed
+    pd.testing.assert_frame_equal(table, counts)

@@ -57,8 +57,10 @@ class Study:
     @cached_property
     def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         def build() -> tuple[pd.DataFrame, pd.DataFrame]:
+            # the texts are let go (when the cache can give them again) before the count table is put together
             return self.pipeline.count_table(
-                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
+                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"),
+                release=self.corpus.release)
 
         return cached_object("counts", self.key, build)
 

@@ -573,8 +573,8 @@ class TextPipeline:
                 table[column] = arrays[column]
         return pd.DataFrame(table)
 
-    def count_table(self, paragraphs: pd.DataFrame, *, progress=None,
-                    chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def count_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000,
+                    release=None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Each paragraph's term counts, and the run pairs of the phrase finder, in one pass.
 
         The token table summed by paragraph and term: every analysis that needs
@@ -592,6 +592,11 @@ class TextPipeline:
             With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``).
         progress : callable, optional
             Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
+        release : callable, optional
+            Called once every chunk is counted, before the table is put
+            together: a caller that can read the texts again lets go of them
+            there (:meth:`Study.counts <discourselab.study.Study.counts>` does), so that they
+            and the table are not held at once (at 31M words, 318 MB of texts).
 
         Returns
         -------
@@ -623,6 +628,9 @@ class TextPipeline:
                                      ("count", count), ("words", words)):
                     columns[name].append(values.astype(np.int32))
                 pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
+        del paragraphs  # this function's hold on the texts: the caller's goes with release()
+        if release is not None:
+            release()
         terms = [v for v in codes["term"] if v is not None]
         categories = {"doc_id": list(codes["doc_id"]), "paragraph_id": list(codes["paragraph_id"]), "term": terms}
         table = {}
