@@ -492,11 +492,12 @@ class TextPipeline:
             number), the running words it spans, and the position of its text in ``texts``.
         """
         vocab = self._vocabulary
-        raws = [self._raw_tokens(text) for text in texts]
-        lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
-        codes = np.fromiter(map(vocab.index.__getitem__, chain.from_iterable(raws)), dtype=np.int32,
-                            count=int(lengths.sum()))
-        del raws
+        with gc_paused():  # each new token's analysis is kept: see gc_paused
+            raws = [self._raw_tokens(text) for text in texts]
+            lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
+            codes = np.fromiter(map(vocab.index.__getitem__, chain.from_iterable(raws)), dtype=np.int32,
+                                count=int(lengths.sum()))
+            del raws
         term_of, words_of, flag_of = vocab.arrays()
         term, words, flag = term_of[codes], words_of[codes], flag_of[codes]
         text = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
@@ -615,19 +616,18 @@ class TextPipeline:
         codes: dict[str, dict] = {}
         columns: dict[str, list] = {c: [] for c in COUNT_COLUMNS}
         pair_parts = []
-        with gc_paused():  # the chunks' new tokens are learned and kept: see gc_paused
-            for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
-                para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
-                keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
-                first_para = int(para[0]) if len(para) else 0
-                para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int32)
-                para_doc[para - first_para] = arrays["doc_id"]
-                # each chunk's rows as int32 columns (20 bytes a row), joined column by column below
-                for name, values in (("doc_id", para_doc[(keys >> 32) - first_para]),
-                                     ("paragraph_id", keys >> 32), ("term", (keys & 0xFFFFFFFF) - 1),
-                                     ("count", count), ("words", words)):
-                    columns[name].append(values.astype(np.int32))
-                pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
+        for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
+            para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
+            keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
+            first_para = int(para[0]) if len(para) else 0
+            para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int32)
+            para_doc[para - first_para] = arrays["doc_id"]
+            # each chunk's rows as int32 columns (20 bytes a row), joined column by column below
+            for name, values in (("doc_id", para_doc[(keys >> 32) - first_para]),
+                                 ("paragraph_id", keys >> 32), ("term", (keys & 0xFFFFFFFF) - 1),
+                                 ("count", count), ("words", words)):
+                columns[name].append(values.astype(np.int32))
+            pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
         del paragraphs  # this function's hold on the texts: the caller's goes with release()
         if release is not None:
             release()
@@ -766,14 +766,13 @@ class TextPipeline:
             return vstack(remapped, format="csr"), np.array(vocabulary, dtype=object)
         stream = iter(progress(texts) if progress else texts)
         parts = []
-        with gc_paused():  # the chunks' new tokens are learned and kept: see gc_paused
-            for chunk in iter(lambda: list(islice(stream, CHUNK_TEXTS)), []):
-                term, _, text = self._encode(chunk)
-                counted = term >= 0
-                part = csr_matrix((np.ones(int(counted.sum()), dtype=np.int64), (text[counted], term[counted])),
-                                  shape=(len(chunk), len(self._vocabulary.terms)))
-                part.sum_duplicates()
-                parts.append(part)
+        for chunk in iter(lambda: list(islice(stream, CHUNK_TEXTS)), []):
+            term, _, text = self._encode(chunk)
+            counted = term >= 0
+            part = csr_matrix((np.ones(int(counted.sum()), dtype=np.int64), (text[counted], term[counted])),
+                              shape=(len(chunk), len(self._vocabulary.terms)))
+            part.sum_duplicates()
+            parts.append(part)
         width = len(self._vocabulary.terms)
         matrix = vstack([csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts],
                         format="csr") if parts else csr_matrix((0, width), dtype=np.int64)
@@ -859,8 +858,7 @@ class TextPipeline:
 
         label_codes: dict = {}
         of_text = np.array([label_codes.setdefault(label, len(label_codes)) for label, _ in pairs], dtype=np.int64)
-        with gc_paused():  # new tokens are learned and kept: see gc_paused
-            term, _, text = self._encode([text for _, text in pairs])
+        term, _, text = self._encode([text for _, text in pairs])
         counted = term >= 0
         width = len(self._vocabulary.terms)
         keys, counts = np.unique(of_text[text[counted]] * width + term[counted], return_counts=True)
