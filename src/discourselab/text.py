@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -747,15 +748,9 @@ class TextPipeline:
         if context is not None:
             texts = list(texts)
         if context is not None and len(texts) >= PARALLEL_TEXTS:
-            global _WORKER_PIPELINE, _WORKER_TEXTS
-            # counted by forked workers that inherit the pipeline and the texts: neither is pickled
             bounds = _even_parts([len(text) for text in texts], jobs)
-            _WORKER_PIPELINE, _WORKER_TEXTS = self, texts
-            try:
-                with context.Pool(len(bounds) - 1) as pool:
-                    results = pool.map(_count_texts_in_worker, zip(bounds, bounds[1:]))
-            finally:
-                _WORKER_PIPELINE, _WORKER_TEXTS = None, None
+            with _forked_workers(context, len(bounds) - 1, self, texts) as pool:
+                results = pool.map(_count_texts_in_worker, zip(bounds, bounds[1:]))
             vocabulary = sorted(set().union(*(terms for _, terms in results)))
             column = {term: i for i, term in enumerate(vocabulary)}
             remapped = []
@@ -826,19 +821,14 @@ class TextPipeline:
             for part in chain(first, batches):
                 add(self._count_batch(part))
         else:
-            global _WORKER_PIPELINE
-            _WORKER_PIPELINE = self  # the forked workers inherit it: the pipeline is not pickled per batch
-            try:
-                with context.Pool(jobs) as pool:
-                    waiting: deque = deque()
-                    for part in chain(first, batches):
-                        waiting.append(pool.apply_async(_count_batch_in_worker, (part,)))
-                        if len(waiting) >= 2 * jobs:
-                            add(waiting.popleft().get())
-                    while waiting:
+            with _forked_workers(context, jobs, self) as pool:
+                waiting: deque = deque()
+                for part in chain(first, batches):
+                    waiting.append(pool.apply_async(_count_batch_in_worker, (part,)))
+                    if len(waiting) >= 2 * jobs:
                         add(waiting.popleft().get())
-            finally:
-                _WORKER_PIPELINE = None
+                while waiting:
+                    add(waiting.popleft().get())
         labels = list(totals)
         vocabulary = np.array(sorted(set().union(*totals.values())), dtype=object)
         column = {term: i for i, term in enumerate(vocabulary)}
@@ -934,6 +924,18 @@ _WORKER_PIPELINE: TextPipeline | None = None
 
 #: The texts of :meth:`TextPipeline.count_texts`' forked workers.
 _WORKER_TEXTS: list | None = None
+
+
+@contextmanager
+def _forked_workers(context, processes: int, pipeline: TextPipeline, texts: list | None = None):
+    """A pool of forked worker processes that inherit ``pipeline`` and ``texts``: neither is pickled per task."""
+    global _WORKER_PIPELINE, _WORKER_TEXTS
+    _WORKER_PIPELINE, _WORKER_TEXTS = pipeline, texts  # set just before the pool forks its workers
+    try:
+        with context.Pool(processes) as pool:
+            yield pool
+    finally:
+        _WORKER_PIPELINE, _WORKER_TEXTS = None, None
 
 
 def _count_batch_in_worker(pairs: list) -> dict:
