@@ -80,8 +80,8 @@ if len(rates):
 # For each concept, the first concordance lines of each group (in corpus order; the text as written, escaped) and each group's strongest collocates by logDice (window of ±5 tokens in the paragraph; count = co-occurrences). A glossary concept finds every rendering of it.
 
 # %%
-# concordance lines and collocates of every concept, in one pass over the paragraphs that hold one
-concordance_table, collocate_table = keywords_in_context(study.corpus.paragraphs, pieces, queries, pipe, counts,
+# concordance lines and collocates of every concept, in one pass over the paragraphs (a part at a time)
+concordance_table, collocate_table = keywords_in_context(study.corpus.paragraph_parts(), pieces, queries, pipe, counts,
                                                          by=group, window=window, min_count=2, words=10)
 concordance_table.insert(1, group, concordance_table["doc_id"].map(groups))
 for query in queries:

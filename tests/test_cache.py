@@ -88,6 +88,73 @@ def test_damaged_entry_is_rebuilt(cache_folder):
     assert cache.cached_table("demo", "d" * 64, lambda: pd.DataFrame({"v": [3]}))["v"].tolist() == [3]
 
 
+def test_parts_are_stored_together_and_read_one_at_a_time(cache_folder, monkeypatch):
+    made = []
+
+    def parts():
+        for i in range(3):
+            made.append(i)
+            yield pd.DataFrame({"v": [i] * (i + 1)})
+
+    assert cache.store_parts("demo", "p" * 64, parts()) == 3
+    assert [p.name for p in cache_folder.iterdir()] == [f"demo-{'p' * 32}.pkl"]  # one entry, not one per part
+    assert [cache.cached_part("demo", "p" * 64, i)["v"].tolist() for i in (2, 0, 1)] == [[2, 2, 2], [0], [1, 1]]
+    assert cache.cached_part("demo", "p" * 64, 3) is None and cache.cached_part("demo", "q" * 64, 0) is None
+    assert cache.store_parts("demo", "e" * 64, iter([])) == 0 and cache.cached_part("demo", "e" * 64, 0) is None
+    with monkeypatch.context() as patch:  # stored by other code: not served
+        patch.setattr(cache, "code_fingerprint", lambda: "another version of the package")
+        assert cache.cached_part("demo", "p" * 64, 0) is None
+    entry = cache_folder / f"demo-{'p' * 32}.pkl"
+    entry.write_bytes(entry.read_bytes()[:-3])  # cut short: damaged
+    assert cache.cached_part("demo", "p" * 64, 0) is None
+    monkeypatch.setenv(cache.ENV, "off")
+    made.clear()
+    assert cache.store_parts("demo", "p" * 64, parts()) == 3 and made == [0, 1, 2]
+    assert cache.cached_part("demo", "p" * 64, 0) is None
+
+
+def test_a_cached_corpus_reads_its_paragraphs_a_part_at_a_time(cache_folder, mini_copy, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    monkeypatch.setattr(corpus_module, "PART_ROWS", 3)
+    parsed = corpus_module.load_corpus(mini_copy)
+    whole = parsed.paragraphs
+    sizes = whole.groupby("doc_id", sort=False).size().tolist()
+    corpus = corpus_module.load_corpus(mini_copy)
+    assert corpus.paragraph_parts().sizes == parsed._store.sizes == corpus_module.part_sizes(whole["doc_id"], 3)
+    assert len(corpus.paragraph_parts()) > 1 and sum(corpus.paragraph_parts().sizes) == len(whole)
+    read = []
+    monkeypatch.setattr(corpus_module, "cached_part", lambda *args: read.append(args[2]) or cache.cached_part(*args))
+    parts = []
+    for part in corpus.paragraph_parts():
+        assert not corpus._store.holds("paragraphs")  # one part at a time, nothing kept
+        assert part["doc_id"].nunique() == len(set(part["doc_id"]) - {d for p in parts for d in p["doc_id"]})
+        parts.append(part)
+    assert read == list(range(len(parts)))
+    pd.testing.assert_frame_equal(pd.concat(parts), whole)  # whole pieces, in order, with their rows' index
+    assert [len(p) for p in parts] == list(corpus.paragraph_parts().sizes) and sizes
+    assert dict(corpus.piece_texts()) == dict(parsed.piece_texts())
+    # a part the cache has lost: the corpus is parsed again, and the rest comes from what it made
+    read.clear()
+    (cache_folder / f"paragraphs-{corpus._store.key[:32]}.pkl").unlink()
+    pd.testing.assert_frame_equal(pd.concat(list(corpus.paragraph_parts())), whole)
+    assert read == [0] and corpus._store.holds("paragraphs")
+    corpus.release()
+    pd.testing.assert_frame_equal(pd.concat(list(corpus.paragraph_parts())), whole)  # stored again
+    assert not corpus._store.holds("paragraphs")
+
+
+def test_parts_end_at_a_piece_end():
+    from discourselab.corpus import part_sizes
+
+    doc_ids = pd.Series(list("aaabbcddddde"))
+    assert part_sizes(doc_ids, 3) == (3, 3, 5, 1)
+    assert part_sizes(doc_ids, 4) == (5, 6, 1)
+    assert part_sizes(doc_ids, 1) == (3, 2, 1, 5, 1)
+    assert part_sizes(doc_ids, 100) == (12,)
+    assert part_sizes(doc_ids.iloc[:0], 3) == ()
+
+
 def test_corpus_comes_from_the_cache_until_a_file_changes(cache_folder, mini_copy, monkeypatch):
     import discourselab.corpus as corpus_module
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_MANIFEST
 from discourselab import context, text
 from discourselab.context import collocates, concordance, keywords_in_context, query_paragraphs
-from discourselab.corpus import load_corpus
+from discourselab.corpus import load_corpus, part_sizes
 from discourselab.frequency import count_terms, group_of
 from discourselab.keyness import compare_groups
 from discourselab.robustness import leave_one_out
@@ -122,14 +122,15 @@ def test_concordance_and_collocates_from_the_paragraphs_with_the_query(seed):
             pd.testing.assert_frame_equal(near, collocates(tokens, corpus.pieces, query, pipe))
 
 
-@pytest.mark.parametrize("by", ["role", "author"])
-def test_keywords_in_context_a_chunk_at_a_time(seed, by, monkeypatch):
-    # one pass over the paragraphs with a query, 5 at a time (and the totals 500 rows at a time):
-    # the tables of the per-query functions on every token
+@pytest.mark.parametrize("by, parts", [("role", None), ("author", None), ("role", 10)])
+def test_keywords_in_context_a_chunk_at_a_time(seed, by, parts, monkeypatch):
+    # one pass over the paragraphs with a query, 5 at a time (and the totals 500 rows at a time), whole or a
+    # part at a time: the tables of the per-query functions on every token
     corpus, pipe, tokens, counts = seed
     monkeypatch.setattr(context, "TOTALS_ROWS", 500)
     queries = ["grass-roots", "masses", "aspects", "community", "not in the corpus"]
-    lines, near = keywords_in_context(corpus.paragraphs, corpus.pieces, queries, pipe, counts, by=by, window=3,
+    paragraphs = corpus.paragraphs if parts is None else iter(parts_of(corpus.paragraphs, parts))
+    lines, near = keywords_in_context(paragraphs, corpus.pieces, queries, pipe, counts, by=by, window=3,
                                       words=4, chunk=5)
     for query in queries:
         expected = concordance(tokens, corpus.paragraphs, corpus.pieces, query, pipe, words=4)
@@ -173,26 +174,31 @@ def test_count_table_pauses_the_garbage_collector_while_it_learns_tokens(seed):
     assert gc.isenabled()
 
 
-def test_count_table_lets_go_of_the_texts_once_every_chunk_is_counted(seed):
-    import weakref
+def parts_of(paragraphs: pd.DataFrame, rows: int) -> list[pd.DataFrame]:
+    """The paragraph table in parts of whole pieces (as a cached corpus gives them), copied."""
+    sizes = part_sizes(paragraphs["doc_id"], rows)
+    starts = np.cumsum([0, *sizes])
+    return [paragraphs.iloc[a:b].copy() for a, b in zip(starts[:-1], starts[1:])]
 
-    corpus, pipe, _, counts = seed
-    texts = corpus.paragraphs.copy()
-    alive = weakref.ref(texts)
-    chunks, seen = [], []
-    count_chunk = TextPipeline._count_chunk
 
-    def counted(self, *args):
-        chunks.append(1)
-        return count_chunk(self, *args)
+def test_count_table_of_parts_is_that_of_the_whole_table(seed):
+    corpus, pipe, tokens, counts = seed
+    parts = parts_of(corpus.paragraphs, 10)
+    assert [len(p) for p in parts] == [12, 14, 12, 15, 5]  # whole pieces (of 7, 5, 5, 2, 1, 6, 5, 7, 7, 8, 5 paragraphs)
+    totals = []
 
-    def release():
-        nonlocal texts
-        texts = None  # the caller's hold: then nothing holds the texts
-        seen.append((len(chunks), alive() is None))
+    def progress(chunks, total):
+        totals.append(total)
+        return chunks
 
-    fresh = TextPipeline()
-    fresh._count_chunk = counted.__get__(fresh)
-    table, _ = fresh.count_table(texts, chunk=7, release=release)
-    assert seen == [(-(-len(corpus.paragraphs) // 7), True)]  # after the last chunk, and the texts were freed
+    table, pairs = TextPipeline().count_table(iter(parts), chunk=7, progress=progress)  # parts one after another
     pd.testing.assert_frame_equal(table, counts)
+    pd.testing.assert_frame_equal(pairs, pipe.count_table(corpus.paragraphs)[1])
+    pd.testing.assert_frame_equal(TextPipeline().token_table(iter(parts), chunk=7), tokens)
+    assert totals == [None]  # parts of unknown sizes: no total
+
+    class Sized(list):
+        sizes = [len(p) for p in parts]
+
+    TextPipeline().count_table(Sized(parts), chunk=7, progress=progress)
+    assert totals[-1] == sum(-(-len(p) // 7) for p in parts)  # chunks never span two parts

@@ -20,7 +20,7 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +30,7 @@ from . import config
 ENV = "DISCOURSELAB_CACHE"
 #: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
 KEEP = 24
-KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4}
+KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4, "paragraphs": 4}
 
 
 def cache_dir() -> Path | None:
@@ -99,7 +99,7 @@ def cached_object(kind: str, key: str, build: Callable[[], object]):
     folder = cache_dir()
     if folder is None:
         return build()
-    path = folder / f"{kind}-{key[:32]}.pkl"
+    path = _entry_path(folder, kind, key)
     if path.is_file():
         try:
             with path.open("rb") as handle:
@@ -110,16 +110,83 @@ def cached_object(kind: str, key: str, build: Callable[[], object]):
             pass
         path.unlink(missing_ok=True)  # damaged, or made by other code: rebuilt
     table = build()
+    _write_entry(folder, kind, key, lambda handle: pickle.dump({"code": code_fingerprint(), "value": table}, handle,
+                                                               protocol=pickle.HIGHEST_PROTOCOL))
+    return table
+
+
+def store_parts(kind: str, key: str, parts: Iterable) -> int:
+    """Store ``parts`` (picklable objects, e.g. tables) as one entry, so that each can be read alone.
+
+    For something too large to hold whole where it is used (a corpus's
+    paragraphs), read back a part at a time with :func:`cached_part`. The
+    parts are pickled one after the other, then their offsets; the file's
+    last 8 bytes say where the offsets begin. Each part is let go once written.
+
+    Returns
+    -------
+    int
+        How many parts were stored (also when the cache is off, when nothing is).
+    """
+    folder = cache_dir()
+    stored = 0
+
+    def write(handle) -> None:
+        nonlocal stored
+        offsets = []
+        for part in parts:
+            offsets.append(handle.tell())
+            pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            del part
+        end = handle.tell()
+        pickle.dump({"code": code_fingerprint(), "offsets": offsets}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.write(end.to_bytes(8, "little"))
+        stored = len(offsets)
+
+    if folder is None:
+        return sum(1 for _ in parts)
+    _write_entry(folder, kind, key, write)
+    return stored
+
+
+def cached_part(kind: str, key: str, number: int):
+    """Part ``number`` (from 0) of what :func:`store_parts` stored under ``kind`` and ``key``.
+
+    Returns None when the cache does not have it (caching off, the entry lost
+    or damaged, or stored by other code): the caller makes it again.
+    """
+    folder = cache_dir()
+    path = None if folder is None else _entry_path(folder, kind, key)
+    if path is None or not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            handle.seek(-8, os.SEEK_END)
+            handle.seek(int.from_bytes(handle.read(8), "little"))
+            index = pickle.load(handle)
+            if index.get("code") != code_fingerprint() or not 0 <= number < len(index["offsets"]):
+                return None
+            handle.seek(index["offsets"][number])
+            return pickle.load(handle)
+    except Exception:  # damaged: made again by the caller
+        return None
+
+
+def _entry_path(folder: Path, kind: str, key: str) -> Path:
+    return folder / f"{kind}-{key[:32]}.pkl"
+
+
+def _write_entry(folder: Path, kind: str, key: str, write: Callable) -> None:
+    """Write an entry with ``write(handle)``, whole or not at all, and keep only the newest of its kind."""
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{kind}-", suffix=".tmp")
     os.close(handle)
     try:
         with open(temporary, "wb") as handle:
-            pickle.dump({"code": code_fingerprint(), "value": table}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)  # atomic: a reader never sees half a file
+            write(handle)
+        os.replace(temporary, _entry_path(folder, kind, key))  # atomic: a reader never sees half a file
     finally:
         Path(temporary).unlink(missing_ok=True)
     entries = sorted(folder.glob(f"{kind}-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in entries[KEEP_LARGE.get(kind, KEEP):]:
         old.unlink(missing_ok=True)
-    return table

@@ -7,6 +7,7 @@ lemma finds every inflection.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from html import escape
 
 import numpy as np
@@ -32,15 +33,21 @@ def query_term(query: str, pipeline: TextPipeline) -> str:
     return " ".join(t[0].lower() for t in tokens)
 
 
-def query_paragraphs(counts: pd.DataFrame, paragraphs: pd.DataFrame, queries, pipeline: TextPipeline) -> list[str]:
+def query_paragraphs(counts: pd.DataFrame, paragraphs, queries, pipeline: TextPipeline) -> list[str]:
     """The paragraphs in which :func:`concordance` and :func:`collocates` can find any of ``queries``.
 
     Those whose terms (from the count table) include a query's term, and those
     whose text holds it as written (a stop word has no term). Their token
     table (e.g. :meth:`discourselab.study.Study.tokens_of`, or a chunk of them
     at a time as in :func:`keywords_in_context`) is all those two need, so the
-    whole corpus's never has to be held.
+    whole corpus's never has to be held. ``paragraphs`` is a table, or tables
+    one after another (e.g. :meth:`~discourselab.corpus.Corpus.paragraph_parts`).
     """
+    return [p for rows in _query_rows(counts, paragraphs, queries, pipeline) for p in rows["paragraph_id"]]
+
+
+def _query_rows(counts: pd.DataFrame, paragraphs, queries, pipeline: TextPipeline) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`query_paragraphs`' paragraphs, a table's (or a part's) at a time."""
     terms = {query_term(q, pipeline) for q in queries}
     found = set(counts.loc[counts["term"].isin(terms), "paragraph_id"].astype(object))
 
@@ -48,7 +55,8 @@ def query_paragraphs(counts: pd.DataFrame, paragraphs: pd.DataFrame, queries, pi
         lowered = text.lower()
         return any(term in lowered for term in terms)
 
-    return [p for p, text in zip(paragraphs["paragraph_id"], paragraphs["text"]) if p in found or written(text)]
+    for part in [paragraphs] if isinstance(paragraphs, pd.DataFrame) else paragraphs:
+        yield part[[p in found or written(text) for p, text in zip(part["paragraph_id"], part["text"])]]
 
 
 def _context(text: str, start: int, end: int, words: int) -> tuple[str, str, str]:
@@ -234,7 +242,11 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
 
     Parameters
     ----------
-    paragraphs, pieces : DataFrame
+    paragraphs : DataFrame or iterable of DataFrame
+        From :func:`~discourselab.load_corpus`: a corpus's ``paragraphs``, or
+        its :meth:`~discourselab.corpus.Corpus.paragraph_parts`, read a part at
+        a time (only the paragraphs that hold a query are kept).
+    pieces : DataFrame
         From :func:`~discourselab.load_corpus`.
     queries : list of str
         Words, phrases or glossary concepts.
@@ -255,8 +267,9 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
     queries = list(dict.fromkeys(queries))
     nodes = {q: query_term(q, pipeline) for q in queries}
     groups = group_of(pieces, by)
-    wanted = set(query_paragraphs(counts, paragraphs, queries, pipeline))
-    chosen = paragraphs[paragraphs["paragraph_id"].isin(wanted)]
+    found = list(_query_rows(counts, paragraphs, queries, pipeline))
+    chosen = pd.concat(found) if found else pd.DataFrame(columns=["doc_id", "paragraph_id", "text"])
+    del found
     lines: dict[str, list] = {q: [] for q in queries}
     near: dict[str, pd.DataFrame] = {}  # window counts summed over the chunks so far
     sizes: dict[str, pd.DataFrame] = {}

@@ -28,14 +28,14 @@ import fnmatch
 import hashlib
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, content_key
+from .cache import cache_dir, cached_object, cached_part, content_key, store_parts
 from .errors import CorpusError
 from .memory import trim_heap
 from .text import count_words
@@ -48,6 +48,8 @@ RULE_COLUMNS = ("file", "pattern", "reason")
 EXTENTS = ("line", "rest-of-file")
 
 REASON_BLANK = "blank line"
+#: Paragraphs per part of a paragraph table, at least (a part holds whole pieces; see :func:`part_sizes`).
+PART_ROWS = 16384
 REASON_OUTSIDE = "outside every piece's start and end markers"
 
 
@@ -57,35 +59,64 @@ class _Store:
     With a cache ``key`` the tables can be let go (:meth:`release`) and read
     again; they are not pickled with the corpus, so the cached corpus and a
     notebook that needs only its pieces stay small whatever the corpus's size.
+    The paragraphs are cached in parts of whole pieces (``sizes``: rows of
+    each), so that they can also be read a part at a time (:meth:`parts`).
     """
 
     def __init__(self, tables: dict[str, pd.DataFrame], key: str | None = None, source: tuple | None = None,
-                 content_hash: str = ""):
+                 content_hash: str = "", sizes: tuple[int, ...] = ()):
         self._tables = dict(tables)
-        self.key, self.source, self.content_hash = key, source, content_hash
+        self.key, self.source, self.content_hash, self.sizes = key, source, content_hash, tuple(sizes)
 
     def get(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
-            self._tables[name] = cached_object(name, self.key, lambda: self._parse_again(name))
+            if name == "paragraphs":
+                parts = []
+                for part in self._cached_parts():
+                    if part is None:  # lost
+                        parts = None
+                        break
+                    parts.append(part)
+                table = self._parse_again(name) if parts is None else pd.concat(parts, ignore_index=True)
+            else:
+                table = cached_object(name, self.key, lambda: self._parse_again(name))
+            self._tables[name] = table
         return self._tables[name]
 
     def _parse_again(self, name: str) -> pd.DataFrame:
-        """The table, when the cache has lost it: from the files, which must not have changed."""
+        """The table, when the cache has lost it: from the files, which must not have changed (cached again)."""
         corpus = _load(*self.source)
         if corpus.content_hash != self.content_hash:
             raise CorpusError(f"the texts of {self.source[0]} changed after the corpus was loaded; load it again")
+        if name == "paragraphs":
+            store_parts("paragraphs", self.key, corpus._store.slices())
         return corpus._store.get(name)
+
+    def _cached_parts(self) -> Iterator[pd.DataFrame | None]:
+        return (cached_part("paragraphs", self.key, number) for number in range(len(self.sizes)))
+
+    def slices(self) -> Iterator[pd.DataFrame]:
+        """The held paragraph table's parts (views of its rows)."""
+        table, start = self.get("paragraphs"), 0
+        for size in self.sizes:
+            yield table.iloc[start:start + size]
+            start += size
+
+    def parts(self) -> Iterator[pd.DataFrame]:
+        """The paragraphs a part at a time: from the held table, else each part read from the cache alone."""
+        if self.holds("paragraphs") or self.key is None or cache_dir() is None:
+            yield from self.slices()
+            return
+        for number, part in enumerate(self._cached_parts()):
+            if part is None:  # the cache lost it: the whole table is made again, and held
+                self._tables["paragraphs"] = self._parse_again("paragraphs")
+                yield from list(self.slices())[number:]
+                return
+            yield part
+            del part
 
     def holds(self, name: str) -> bool:
         return name in self._tables
-
-    @contextmanager
-    def borrowed(self, name: str) -> Iterator[pd.DataFrame]:
-        """The table for the ``with`` block; let go again after it unless it was held before."""
-        held = self.holds(name)
-        yield self.get(name)
-        if not held:
-            self.release(name)
 
     def release(self, name: str | None = None) -> None:
         if self.key is not None and cache_dir() is not None:
@@ -97,6 +128,43 @@ class _Store:
         if self.key is not None:
             state["_tables"] = {}
         return state
+
+
+class ParagraphParts:
+    """A corpus's paragraph table a part at a time (see :meth:`Corpus.paragraph_parts`).
+
+    Each part holds whole pieces, in corpus order; iterating reads each part
+    when it is reached and lets it go after (unless the corpus holds its
+    paragraphs), so a pass over the texts holds one part's. ``sizes`` gives
+    the rows of each part. It can be iterated more than once.
+    """
+
+    def __init__(self, store: _Store):
+        self._store = store
+        self.sizes = store.sizes
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self._store.parts()
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+
+def part_sizes(doc_ids: pd.Series, rows: int | None = None) -> tuple[int, ...]:
+    """Rows of each part of a paragraph table: whole pieces, a part ending at the first piece's end after ``rows`` rows.
+
+    ``doc_ids`` is the table's ``doc_id`` column, each piece's paragraphs
+    together; ``rows`` is ``PART_ROWS`` unless given.
+    """
+    rows = PART_ROWS if rows is None else rows
+    values = doc_ids.to_numpy()
+    ends = [*(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist(), len(values)]
+    sizes, start = [], 0
+    for end in ends:
+        if end - start >= rows or end == len(doc_ids):
+            sizes.append(end - start)
+            start = end
+    return tuple(size for size in sizes if size)
 
 
 @dataclass(frozen=True)
@@ -147,15 +215,25 @@ class Corpus:
     def audit(self) -> pd.DataFrame:
         return self._store.get("audit")
 
+    def paragraph_parts(self) -> ParagraphParts:
+        """The rows of :attr:`paragraphs` a part of whole pieces at a time (at least ``PART_ROWS`` rows each, but the last).
+
+        Read from the cache one part at a time when the corpus does not hold
+        its paragraphs, so that a pass over the texts (counting terms, a
+        concordance) holds one part's, not the corpus's.
+        """
+        return ParagraphParts(self._store)
+
     def piece_texts(self) -> Iterator[tuple[str, str]]:
-        """Each piece's text (see :func:`piece_texts`); paragraphs not held before are let go again at the end."""
-        with self._store.borrowed("paragraphs") as paragraphs:
-            yield from piece_texts(paragraphs)
+        """Each piece's text (see :func:`piece_texts`), read a part at a time (:meth:`paragraph_parts`)."""
+        for part in self.paragraph_parts():
+            yield from piece_texts(part)
 
     def paragraphs_of(self, paragraph_ids) -> pd.DataFrame:
-        """Some paragraphs only (rows of :attr:`paragraphs`); texts not held before are let go again."""
-        with self._store.borrowed("paragraphs") as paragraphs:
-            return paragraphs[paragraphs["paragraph_id"].isin(set(paragraph_ids))]
+        """Some paragraphs only (rows of :attr:`paragraphs`), read a part at a time (:meth:`paragraph_parts`)."""
+        wanted = set(paragraph_ids)
+        found = [part[part["paragraph_id"].isin(wanted)] for part in self.paragraph_parts()]
+        return pd.concat(found) if found else self.paragraphs.iloc[:0]
 
     def release(self) -> None:
         """Let go of the paragraphs and audit, when the cache can give them again (else keep them).
@@ -428,10 +506,11 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     def parse() -> Corpus:
         corpus = _load(manifest_path, rules_path)
         tables = {name: corpus._store.get(name) for name in ("paragraphs", "audit")}
-        for name, table in tables.items():
-            cached_object(name, key, lambda table=table: table)
+        cached_object("audit", key, lambda: tables["audit"])
+        store_parts("paragraphs", key, corpus._store.slices())
         # held here, not pickled: the cached corpus is its pieces and where to find the rest
-        return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash))
+        return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash,
+                                             corpus._store.sizes))
 
     corpus = cached_object("corpus", key, parse)
     # the paths as this caller gave them (the cached corpus may come from another working folder)
@@ -471,7 +550,8 @@ def _load(manifest_path: Path, rules_path) -> Corpus:
     files = (manifest_path, *([Path(rules_path)] if rules_path else []), *spans)
     paragraphs, audit = _paragraph_table(paragraphs, manifest), _audit_table(audit)
     content_hash = content_key(paragraphs, "")
-    store = _Store({"paragraphs": paragraphs, "audit": audit}, content_hash=content_hash)
+    store = _Store({"paragraphs": paragraphs, "audit": audit}, content_hash=content_hash,
+                   sizes=part_sizes(paragraphs["doc_id"]))
     return Corpus(pieces, manifest_path, files, content_hash, len(audit), store)
 
 

@@ -161,7 +161,7 @@ def sha256(path: Path) -> str:
 def write_corpus_tables(corpus: Corpus, out_dir: str | Path) -> None:
     """``pieces.csv``, ``paragraphs.csv`` and ``audit.csv``."""
     write_table(corpus.pieces, "pieces", out_dir)
-    write_table(corpus.paragraphs, "paragraphs", out_dir)
+    write_table(corpus.paragraph_parts(), "paragraphs", out_dir)  # a part at a time
     write_table(corpus.audit, "audit", out_dir)
 
 

@@ -50,17 +50,17 @@ class Study:
         """
         def build() -> pd.DataFrame:
             return self.pipeline.token_table(
-                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
+                self.corpus.paragraph_parts(), progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
 
         return cached_table("tokens", self.key, build)
 
     @cached_property
     def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         def build() -> tuple[pd.DataFrame, pd.DataFrame]:
-            # the texts are let go (when the cache can give them again) before the count table is put together
+            # the texts a part at a time: when the cache has them, never all held at once
             return self.pipeline.count_table(
-                self.corpus.paragraphs, progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"),
-                release=self.corpus.release)
+                self.corpus.paragraph_parts(),
+                progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
 
         return cached_object("counts", self.key, build)
 

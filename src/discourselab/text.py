@@ -540,7 +540,7 @@ class TextPipeline:
             words[i] = words[i:i + n].sum()
             keep[i + 1:i + n] = False
 
-    def token_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
+    def token_table(self, paragraphs, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
         """One row per token of every paragraph.
 
         Built ``chunk`` paragraphs at a time into compact columns: integers as
@@ -550,8 +550,8 @@ class TextPipeline:
 
         Parameters
         ----------
-        paragraphs : DataFrame
-            With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``).
+        paragraphs : DataFrame or iterable of DataFrame
+            As for :meth:`count_table`.
         progress : callable, optional
             Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
 
@@ -575,8 +575,7 @@ class TextPipeline:
                 table[column] = arrays[column]
         return pd.DataFrame(table)
 
-    def count_table(self, paragraphs: pd.DataFrame, *, progress=None, chunk: int = 2000,
-                    release=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def count_table(self, paragraphs, *, progress=None, chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Each paragraph's term counts, and the run pairs of the phrase finder, in one pass.
 
         The token table summed by paragraph and term: every analysis that needs
@@ -590,15 +589,15 @@ class TextPipeline:
 
         Parameters
         ----------
-        paragraphs : DataFrame
-            With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``).
+        paragraphs : DataFrame or iterable of DataFrame
+            With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``);
+            or such tables one after another, e.g. a corpus's
+            :meth:`~discourselab.corpus.Corpus.paragraph_parts`, so that the
+            texts are read a part at a time and never held all at once (at 31M
+            words, 318 MB of them). A piece's paragraphs must all be in one part.
         progress : callable, optional
-            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
-        release : callable, optional
-            Called once every chunk is counted, before the table is put
-            together: a caller that can read the texts again lets go of them
-            there (:meth:`Study.counts <discourselab.study.Study.counts>` does), so that they
-            and the table are not held at once (at 31M words, 318 MB of texts).
+            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar; None
+            when the parts do not say their ``sizes``).
 
         Returns
         -------
@@ -629,9 +628,7 @@ class TextPipeline:
                                  ("count", count), ("words", words)):
                 columns[name].append(values.astype(np.int32))
             pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
-        del paragraphs  # this function's hold on the texts: the caller's goes with release()
-        if release is not None:
-            release()
+        del paragraphs
         terms = [v for v in codes["term"] if v is not None]
         categories = {"doc_id": list(codes["doc_id"]), "paragraph_id": list(codes["paragraph_id"]), "term": terms}
         table = {}
@@ -650,8 +647,8 @@ class TextPipeline:
                               "second": _sorted_categorical(second, terms), "count": count})
         return counts, _sorted_pairs(pairs)
 
-    def _token_chunks(self, paragraphs: pd.DataFrame, codes: dict, progress, chunk: int, make=None):
-        """The token table's columns as int32 arrays, ``chunk`` paragraphs at a time.
+    def _token_chunks(self, paragraphs, codes: dict, progress, chunk: int, make=None):
+        """The token table's columns as int32 arrays, ``chunk`` paragraphs at a time (of a table, or of each of its parts).
 
         ``codes`` is filled with each string column's codes (first-seen order;
         a missing term is -1), shared by all the chunks. ``make`` makes a
@@ -659,15 +656,24 @@ class TextPipeline:
         makes only those the count table needs).
         """
         make = make or self._token_chunk
-        rows = paragraphs[["doc_id", "paragraph_id", "text"]]
-        starts = range(0, len(rows), chunk)
+        parts = [paragraphs] if isinstance(paragraphs, pd.DataFrame) else paragraphs
+        sizes = [len(paragraphs)] if isinstance(paragraphs, pd.DataFrame) else getattr(paragraphs, "sizes", None)
+
+        def chunks():
+            for part in parts:
+                rows = part[["doc_id", "paragraph_id", "text"]]
+                del part  # the part goes with its rows, before the next is read
+                for start in range(0, len(rows), chunk):
+                    yield rows.iloc[start:start + chunk]
+
+        each = chunks()
         if progress is not None:
-            starts = progress(starts, total=len(starts))
+            each = progress(each, total=None if sizes is None else sum(-(-size // chunk) for size in sizes))
         position: dict[str, int] = {}
         codes.update({c: {} for c in _STRING_COLUMNS})
         codes["term"][None] = -1  # stop words and numbers: missing
-        for i in starts:
-            yield make(rows.iloc[i:i + chunk], position, codes)
+        for rows in each:
+            yield make(rows, position, codes)
 
     def _token_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
