@@ -88,6 +88,7 @@ display(Markdown(
 
 # %%
 keyness = study.keyness()
+study.release()  # the term counts are done with: what follows reads the keyness table
 write_table(keyness, "keyness", study.out_dir)
 rest = keyness[(keyness["by"] == group) & (keyness["reference"] == "rest")]
 fig = plots.plot_keyness(rest, n=6)
@@ -182,9 +183,8 @@ else:
 # The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
 
 # %%
-# the counts with the glossary and the full keyness table are done with (the cells below need `rest`)
+# the full keyness table is done with (the cells below need `rest`)
 del keyness, authors
-study.release()
 usage = variant_usage(study, by="file")
 if usage.empty:
     display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))

@@ -45,6 +45,8 @@ counted = study.counts if unit == "paragraph" else study.tokens  # chunks are cu
 result = tm.run_topics(counted, study.pieces, ["doc_id", *study.by], unit=unit, chunk_words=chunk_words,
                        k_range=k_range, seeds=[seed + i for i in range(n_seeds)], n_top=n_top, n_boot=n_boot,
                        seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))
+del counted
+study.release()  # the term counts are done with: the topics' documents hold what the cells below need
 documents, ks, too_small = result.documents, result.ks, result.too_small
 n_docs, n_terms = documents.counts.shape
 dropped = sorted(set(k_range) - set(ks))
