@@ -50,7 +50,7 @@ robust = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyne
 key = robust.sort_values("g2", ascending=False).groupby("group").head(1)
 themes["Key terms (from keyness)"] = list(dict.fromkeys(key["term"]))
 frequencies = study.frequencies(by=[group])
-present = set(counts["term"].dropna())
+present = set(counts["term"].unique().dropna())  # the distinct terms, without a value per row
 found = {theme: [t for t in terms if query_term(t, pipe) in present] for theme, terms in themes.items()}
 missing = [t for theme, terms in themes.items() for t in terms if query_term(t, pipe) not in present]
 display(Markdown("\n".join(f"- **{theme}**: {', '.join(terms) or '—'}" for theme, terms in found.items())
