@@ -48,9 +48,9 @@ RULE_COLUMNS = ("file", "pattern", "reason")
 EXTENTS = ("line", "rest-of-file")
 
 REASON_BLANK = "blank line"
+REASON_OUTSIDE = "outside every piece's start and end markers"
 #: Paragraphs per part of a paragraph table, at least (a part holds whole pieces; see :func:`part_sizes`).
 PART_ROWS = 16384
-REASON_OUTSIDE = "outside every piece's start and end markers"
 
 
 class _Store:

@@ -594,7 +594,7 @@ class TextPipeline:
             or such tables one after another, e.g. a corpus's
             :meth:`~discourselab.corpus.Corpus.paragraph_parts`, so that the
             texts are read a part at a time and never held all at once (at 31M
-            words, 318 MB of them). A piece's paragraphs must all be in one part.
+            words, 318 MB of them).
         progress : callable, optional
             Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar; None
             when the parts do not say their ``sizes``).
@@ -628,7 +628,6 @@ class TextPipeline:
                                  ("count", count), ("words", words)):
                 columns[name].append(values.astype(np.int32))
             pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
-        del paragraphs
         terms = [v for v in codes["term"] if v is not None]
         categories = {"doc_id": list(codes["doc_id"]), "paragraph_id": list(codes["paragraph_id"]), "term": terms}
         table = {}
