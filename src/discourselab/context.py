@@ -16,7 +16,7 @@ import pandas as pd
 from .frequency import group_of, row_group_codes, sum_by_key
 from .keyness import log_likelihood
 from .progress import bar
-from .text import TextPipeline
+from .text import TextPipeline, table_parts
 
 CONCORDANCE_COLUMNS = ["doc_id", "author", "paragraph_id", "left", "keyword", "right"]
 #: Rows of a count table that :func:`collocates` sums at a time.
@@ -55,7 +55,7 @@ def _query_rows(counts: pd.DataFrame, paragraphs, queries, pipeline: TextPipelin
         lowered = text.lower()
         return any(term in lowered for term in terms)
 
-    for part in [paragraphs] if isinstance(paragraphs, pd.DataFrame) else paragraphs:
+    for part in table_parts(paragraphs):
         yield part[[p in found or written(text) for p, text in zip(part["paragraph_id"], part["text"])]]
 
 

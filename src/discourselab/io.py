@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .text import table_parts
 
 matplotlib.rcParams["svg.hashsalt"] = "discourselab"
 
@@ -50,7 +51,7 @@ def write_csv(table, path: str | Path) -> Path:
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             columns = None
-            for part in [table] if isinstance(table, pd.DataFrame) else table:
+            for part in table_parts(table):
                 if columns is None:
                     columns = list(part.columns)
                     writer.writerow(columns)

@@ -24,7 +24,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import chain, islice
@@ -655,7 +655,7 @@ class TextPipeline:
         makes only those the count table needs).
         """
         make = make or self._token_chunk
-        parts = [paragraphs] if isinstance(paragraphs, pd.DataFrame) else paragraphs
+        parts = table_parts(paragraphs)
         sizes = [len(paragraphs)] if isinstance(paragraphs, pd.DataFrame) else getattr(paragraphs, "sizes", None)
 
         def chunks():
@@ -1058,3 +1058,8 @@ def _sorted_categorical(codes: np.ndarray, categories: list[str], in_place: bool
     else:
         codes = rank[codes]
     return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
+
+
+def table_parts(table) -> Iterable[pd.DataFrame]:
+    """A table, or tables one after another (e.g. :meth:`~discourselab.corpus.Corpus.paragraph_parts`), as parts."""
+    return [table] if isinstance(table, pd.DataFrame) else table
