@@ -71,17 +71,20 @@ class _Store:
     def get(self, name: str) -> pd.DataFrame:
         if name not in self._tables:
             if name == "paragraphs":
-                parts = []
-                for part in self._cached_parts():
-                    if part is None:  # lost
-                        parts = None
-                        break
-                    parts.append(part)
-                table = self._parse_again(name) if parts is None else pd.concat(parts, ignore_index=True)
+                table = self._joined_parts()
+                self._tables[name] = self._parse_again(name) if table is None else table
             else:
-                table = cached_object(name, self.key, lambda: self._parse_again(name))
-            self._tables[name] = table
+                self._tables[name] = cached_object(name, self.key, lambda: self._parse_again(name))
         return self._tables[name]
+
+    def _joined_parts(self) -> pd.DataFrame | None:
+        """The paragraph table from its cached parts, or None when the cache has lost one."""
+        parts = []
+        for part in self._cached_parts():
+            if part is None:
+                return None
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
 
     def _parse_again(self, name: str) -> pd.DataFrame:
         """The table, when the cache has lost it: from the files, which must not have changed (cached again)."""
