@@ -81,6 +81,7 @@ names = study.pieces["doc_id"].tolist()
 cosine = study.piece_cosine()  # of the pieces' TF-IDF
 study.release()  # the counts and texts are done with (they stay in the cache)
 pairs = similarity_pairs(cosine, delta, study.pieces)
+del delta  # its square table: the pairs hold its values
 write_table(pairs, "similarity", study.out_dir)
 # the pairs' columns are the condensed distances SciPy takes (cosine distance: 1 - similarity)
 topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pairs["delta"].to_numpy())
@@ -91,6 +92,7 @@ from scipy.cluster.hierarchy import leaves_list
 order = [names[i] for i in leaves_list(topic_tree)]
 fig = plots.plot_similarity(cosine, order=order, groups=pieces[group], title="cosine similarity (TF-IDF)")
 show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
+del cosine  # its square table: the pairs hold its values
 closest = pairs.nlargest(3, "cosine")
 display(Markdown(
     f"Cosine similarities between pieces range from {pairs['cosine'].min():.2f} to {pairs['cosine'].max():.2f} "
