@@ -656,7 +656,7 @@ class TextPipeline:
         """
         make = make or self._token_chunk
         parts = table_parts(paragraphs)
-        sizes = [len(paragraphs)] if isinstance(paragraphs, pd.DataFrame) else getattr(paragraphs, "sizes", None)
+        sizes = [len(part) for part in parts] if isinstance(parts, list) else getattr(parts, "sizes", None)
 
         def chunks():
             for part in parts:
@@ -756,14 +756,13 @@ class TextPipeline:
             bounds = _even_parts([len(text) for text in texts], jobs)
             with _forked_workers(context, len(bounds) - 1, self, texts) as pool:
                 results = pool.map(_count_texts_in_worker, zip(bounds, bounds[1:]))
-            vocabulary = sorted(set().union(*(terms for _, terms in results)))
-            column = {term: i for i, term in enumerate(vocabulary)}
+            vocabulary, column = _joint_vocabulary(terms for _, terms in results)
             remapped = []
             for matrix, terms in results:  # each part's columns renumbered into the whole vocabulary
                 columns = np.fromiter(map(column.__getitem__, terms), dtype=matrix.indices.dtype, count=len(terms))
                 remapped.append(csr_matrix((matrix.data, columns[matrix.indices], matrix.indptr),
                                            shape=(matrix.shape[0], len(vocabulary))))
-            return vstack(remapped, format="csr"), np.array(vocabulary, dtype=object)
+            return vstack(remapped, format="csr"), vocabulary
         stream = iter(progress(texts) if progress else texts)
         parts = []
         for chunk in iter(lambda: list(islice(stream, CHUNK_TEXTS)), []):
@@ -835,8 +834,7 @@ class TextPipeline:
                 while waiting:
                     add(waiting.popleft().get())
         labels = list(totals)
-        vocabulary = np.array(sorted(set().union(*totals.values())), dtype=object)
-        column = {term: i for i, term in enumerate(vocabulary)}
+        vocabulary, column = _joint_vocabulary(totals.values())
         rows, columns, data = [], [], []
         for row, label in enumerate(labels):
             counter = totals[label]
@@ -949,6 +947,12 @@ def _count_batch_in_worker(pairs: list) -> dict:
 
 def _count_texts_in_worker(bounds: tuple[int, int]):
     return _WORKER_PIPELINE.count_texts(_WORKER_TEXTS[bounds[0]:bounds[1]])
+
+
+def _joint_vocabulary(term_lists) -> tuple[np.ndarray, dict[str, int]]:
+    """The sorted union of several parts' terms (an object array), and each term's column in it."""
+    vocabulary = np.array(sorted(set().union(*term_lists)), dtype=object)
+    return vocabulary, {term: i for i, term in enumerate(vocabulary)}
 
 
 def _even_parts(lengths: list[int], parts: int) -> list[int]:
