@@ -28,7 +28,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
-from discourselab.frequency import top_terms
+from discourselab.frequency import term_summary, top_terms
 from discourselab.io import show_figure, write_table
 from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
@@ -43,16 +43,12 @@ pd.set_option("display.precision", 2)
 # One pipeline turns every paragraph into terms: typographic quotes and dashes folded, lower case, spelling variants folded (*grass-roots* → *grassroots*), lemmas (simplemma, offline), the translation-variant glossary (*primary-level* → *grassroots*), multiword expressions as single terms (*party building*), and stop words and numbers kept out of the counts. Every list is an editable data file (see the README).
 
 # %%
-terms, tokens = study.counts["term"], study.counts["count"]  # term counts per paragraph
-n_tokens = int(tokens.sum())
-n_terms = int(tokens[terms.notna()].sum())
-n_phrases = int(tokens[terms.str.contains(" ", na=False)].sum())
+n = term_summary(study.count_parts())  # from the term counts per paragraph, a part at a time
 display(Markdown(
-    f"The {len(pieces)} pieces give {n_tokens:,} tokens, of which {n_terms:,} are counted terms "
-    f"({terms.nunique():,} distinct); {n_tokens - n_terms:,} are stop words or numbers. "
-    f"{n_phrases:,} terms are multiword expressions from the phrase list."
+    f"The {len(pieces)} pieces give {n['tokens']:,} tokens, of which {n['terms']:,} are counted terms "
+    f"({n['distinct']:,} distinct); {n['tokens'] - n['terms']:,} are stop words or numbers. "
+    f"{n['phrases']:,} terms are multiword expressions from the phrase list."
 ))
-del terms, tokens
 
 # %% [markdown]
 # **Phrase candidates.** Adjacent terms that occur together far more often than chance (NLTK's log-likelihood association measure), for a person to judge. Those that name one concept belong in `phrases.txt`; a rerun then counts them as one term.

@@ -46,7 +46,8 @@ pd.set_option("display.precision", 2)
 
 # %%
 levels = list(dict.fromkeys(["doc_id", *study.by]))
-tfidf = pd.concat([distinctive_terms(study.counts, study.pieces, b, n=30) for b in levels], ignore_index=True)
+counts = study.count_parts()  # the term counts a part at a time: never all held
+tfidf = pd.concat([distinctive_terms(counts, study.pieces, b, n=30) for b in levels], ignore_index=True)
 write_table(tfidf, "tfidf", study.out_dir)
 display(Markdown(f"Settings: {', '.join(f'`{k}={v}`' for k, v in TFIDF_DEFAULTS.items())} "
                  "(sublinear tf: 1 + log tf, so one repetitive passage does not dominate; smoothed idf)."))

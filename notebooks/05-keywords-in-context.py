@@ -35,7 +35,7 @@ from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
-pieces, counts, pipe = study.pieces, study.counts, study.pipeline
+pieces, counts, pipe = study.pieces, study.count_parts(), study.pipeline  # the term counts a part at a time
 group = "role" if "role" in study.by else study.by[-1]
 groups = pieces.set_index("doc_id")[group]
 
@@ -50,7 +50,7 @@ robust = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyne
 key = robust.sort_values("g2", ascending=False).groupby("group").head(1)
 themes["Key terms (from keyness)"] = list(dict.fromkeys(key["term"]))
 frequencies = study.frequencies(by=[group])
-present = set(counts["term"].unique().dropna())  # the distinct terms, without a value per row
+present = set(frequencies["term"])  # every counted term is in some group's frequencies
 found = {theme: [t for t in terms if query_term(t, pipe) in present] for theme, terms in themes.items()}
 missing = [t for theme, terms in themes.items() for t in terms if query_term(t, pipe) not in present]
 display(Markdown("\n".join(f"- **{theme}**: {', '.join(terms) or '—'}" for theme, terms in found.items())

@@ -96,17 +96,20 @@ def test_parts_are_stored_together_and_read_one_at_a_time(cache_folder, monkeypa
             made.append(i)
             yield pd.DataFrame({"v": [i] * (i + 1)})
 
+    assert cache.stored_parts("demo", "p" * 64) is None
     assert cache.store_parts("demo", "p" * 64, parts()) == 3
     assert [p.name for p in cache_folder.iterdir()] == [f"demo-{'p' * 32}.pkl"]  # one entry, not one per part
+    assert cache.stored_parts("demo", "p" * 64) == 3
     assert [cache.cached_part("demo", "p" * 64, i)["v"].tolist() for i in (2, 0, 1)] == [[2, 2, 2], [0], [1, 1]]
     assert cache.cached_part("demo", "p" * 64, 3) is None and cache.cached_part("demo", "q" * 64, 0) is None
     assert cache.store_parts("demo", "e" * 64, iter([])) == 0 and cache.cached_part("demo", "e" * 64, 0) is None
+    assert cache.stored_parts("demo", "e" * 64) == 0
     with monkeypatch.context() as patch:  # stored by other code: not served
         patch.setattr(cache, "code_fingerprint", lambda: "another version of the package")
-        assert cache.cached_part("demo", "p" * 64, 0) is None
+        assert cache.cached_part("demo", "p" * 64, 0) is None and cache.stored_parts("demo", "p" * 64) is None
     entry = cache_folder / f"demo-{'p' * 32}.pkl"
     entry.write_bytes(entry.read_bytes()[:-3])  # cut short: damaged
-    assert cache.cached_part("demo", "p" * 64, 0) is None
+    assert cache.cached_part("demo", "p" * 64, 0) is None and cache.stored_parts("demo", "p" * 64) is None
     monkeypatch.setenv(cache.ENV, "off")
     made.clear()
     assert cache.store_parts("demo", "p" * 64, parts()) == 3 and made == [0, 1, 2]
@@ -144,6 +147,51 @@ def test_a_cached_corpus_reads_its_paragraphs_a_part_at_a_time(cache_folder, min
     assert not corpus._store.holds("paragraphs")
 
 
+def test_a_study_reads_its_counts_a_part_at_a_time(cache_folder, mini_copy, monkeypatch):
+    import discourselab.study as study_module
+
+    monkeypatch.setattr(study_module, "COUNT_PART_ROWS", 10)
+    whole = open_study(mini_copy).counts
+    sizes = study_module.part_sizes(whole["doc_id"], 10)
+    assert len(sizes) > 2 and sum(sizes) == len(whole)
+    pairs = open_study(mini_copy).pairs
+    study = open_study(mini_copy)
+    assert cache.stored_parts("count-parts", study.key) is None  # made on first need
+    parts = list(study.count_parts())  # the cache has no parts: the whole counts are read, and stored in parts
+    assert [len(p) for p in parts] == list(sizes) and "_counted" in study.__dict__
+    assert cache.stored_parts("count-parts", study.key) == len(sizes)
+    pd.testing.assert_frame_equal(pd.concat(parts), whole)
+    study.release()
+    read = []
+    monkeypatch.setattr(study_module, "cached_part", lambda *args: read.append(args[2]) or cache.cached_part(*args))
+    parts = []
+    for part in study.count_parts():
+        assert "_counted" not in study.__dict__  # one part at a time, the counts never loaded
+        assert not set(part["doc_id"]) & {d for p in parts for d in p["doc_id"]}  # whole pieces
+        assert sorted(part["paragraph_id"].cat.categories) == sorted(part["paragraph_id"].unique())
+        parts.append(part)
+    assert read == list(range(len(sizes)))
+    pd.testing.assert_frame_equal(study.pairs, pairs)  # the run pairs too, without the counts
+    assert "_counted" not in study.__dict__
+    named = {"paragraph_id": object}  # each stored part's categories are its own paragraphs
+    pd.testing.assert_frame_equal(pd.concat(parts).astype(named), whole.astype(named))  # in order, with the index
+    assert all(p[c].cat.categories.equals(whole[c].cat.categories) for p in parts for c in ("doc_id", "term"))
+    # lost after the first part: the rest comes from the whole counts, and the parts are stored again
+    read.clear()
+    lost = cache_folder / f"count-parts-{study.key[:32]}.pkl"
+    parts = []
+    for part in study.count_parts():
+        if not parts:
+            lost.unlink()
+        parts.append(part)
+    pd.testing.assert_frame_equal(pd.concat(parts).astype(named), whole.astype(named))
+    assert read == [0, 1] and "_counted" in study.__dict__ and lost.is_file()
+    monkeypatch.setenv(cache.ENV, "off")  # no cache: views of the held table
+    plain = open_study(mini_copy)
+    pd.testing.assert_frame_equal(pd.concat(list(plain.count_parts())), whole)
+    assert [len(p) for p in plain.count_parts()] == list(sizes) and read == [0, 1]
+
+
 def test_parts_end_at_a_piece_end():
     from discourselab.corpus import part_sizes
 
@@ -153,6 +201,7 @@ def test_parts_end_at_a_piece_end():
     assert part_sizes(doc_ids, 1) == (3, 2, 1, 5, 1)
     assert part_sizes(doc_ids, 100) == (12,)
     assert part_sizes(doc_ids.iloc[:0], 3) == ()
+    assert part_sizes(doc_ids.astype("category"), 3) == (3, 3, 5, 1)
 
 
 def test_corpus_comes_from_the_cache_until_a_file_changes(cache_folder, mini_copy, monkeypatch):

@@ -13,7 +13,7 @@ from discourselab.corpus import load_corpus, part_sizes
 from discourselab.frequency import count_terms, group_of
 from discourselab.keyness import compare_groups
 from discourselab.robustness import leave_one_out
-from discourselab.similarity import term_counts
+from discourselab.similarity import distinctive_terms, term_counts
 from discourselab.text import TextPipeline
 from discourselab.topics import build_documents
 
@@ -89,6 +89,31 @@ def test_term_counts_a_few_rows_at_a_time(seed, monkeypatch):
     assert 0 < whole[1][0].sum() < whole[0][0].sum()
 
 
+def test_tfidf_of_count_parts_is_that_of_the_whole_table(seed):
+    corpus, _, tokens, counts = seed
+    parts = parts_of(counts, 60)
+    assert len(parts) > 3
+    labels = group_of(corpus.pieces, "role")
+    partial = labels.drop(labels.index[0])
+    names = corpus.pieces["doc_id"].tolist()[::-1]
+    for by in (labels, partial, group_of(corpus.pieces, "doc_id")):
+        (a, rows_a, terms_a), (b, rows_b, terms_b) = term_counts(parts, by), term_counts(counts, by)
+        assert (a != b).nnz == 0 and a.dtype == b.dtype and a.shape == b.shape
+        assert list(rows_a) == list(rows_b) and list(terms_a) == list(terms_b)
+    ordered, whole = term_counts(parts, labels.index.to_series(), order=names), term_counts(tokens, labels.index.to_series(), order=names)
+    assert (ordered[0] != whole[0]).nnz == 0 and list(ordered[1]) == names
+    # parts whose terms come in other orders, and a part without a term of another
+    shuffled = [p.assign(term=p["term"].astype(object).astype("category"),
+                         paragraph_id=p["paragraph_id"].cat.remove_unused_categories()) for p in parts]
+    assert len({tuple(p["term"].cat.categories[:5]) for p in shuffled}) > 1
+    same = term_counts(shuffled[::-1], labels)
+    assert (same[0] != term_counts(counts, labels)[0]).nnz == 0
+    for by in ("doc_id", "role"):
+        expected = distinctive_terms(tokens, corpus.pieces, by, n=5)
+        pd.testing.assert_frame_equal(distinctive_terms(parts, corpus.pieces, by, n=5), expected)
+        pd.testing.assert_frame_equal(distinctive_terms(shuffled, corpus.pieces, by, n=5), expected)
+
+
 def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
     corpus, _, tokens, counts = seed
     labels = group_of(corpus.pieces, "doc_id")
@@ -130,6 +155,10 @@ def test_keywords_in_context_a_chunk_at_a_time(seed, by, parts, monkeypatch):
     monkeypatch.setattr(context, "TOTALS_ROWS", 500)
     queries = ["grass-roots", "masses", "aspects", "community", "not in the corpus"]
     paragraphs = corpus.paragraphs if parts is None else iter(parts_of(corpus.paragraphs, parts))
+    if parts is not None:  # the counts in parts too, each naming only its own paragraphs (as the cache stores them)
+        counts = [p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories())
+                  for p in parts_of(counts, 3 * parts)]
+        assert len(counts) > 3
     lines, near = keywords_in_context(paragraphs, corpus.pieces, queries, pipe, counts, by=by, window=3,
                                       words=4, chunk=5)
     for query in queries:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from discourselab import CorpusError
-from discourselab.frequency import count_terms, gries_dp, stream_frequencies, top_terms
+from discourselab.frequency import count_terms, gries_dp, stream_frequencies, term_summary, top_terms
 
 
 def _parts(counts: list[int], sizes: list[int]):
@@ -185,3 +185,14 @@ def test_group_terms_of_some_terms_only_are_those_rows_of_the_whole_table(tmp_pa
         pd.testing.assert_frame_equal(some, expected, check_exact=False, rtol=1e-12)
         pd.testing.assert_series_equal(some_words, words)  # running words count every token
         assert group_terms(study.counts, groups, only=[])[0].empty
+
+
+def test_term_summary_by_hand_whole_or_in_parts():
+    table = pd.DataFrame({"doc_id": ["a", "a", "a", "b", "b"], "paragraph_id": ["a1", "a1", "a2", "b1", "b1"],
+                          "term": ["party", None, "party building", "party", "masses"],
+                          "count": [2, 3, 1, 1, 4]})
+    table["term"] = table["term"].astype("category")
+    expected = {"tokens": 11, "terms": 8, "phrases": 1, "distinct": 3}
+    assert term_summary(table) == expected
+    assert term_summary([table.iloc[:3], table.iloc[3:]]) == expected
+    assert term_summary([table.iloc[:0]]) == {"tokens": 0, "terms": 0, "phrases": 0, "distinct": 0}

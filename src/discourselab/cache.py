@@ -30,7 +30,7 @@ from . import config
 ENV = "DISCOURSELAB_CACHE"
 #: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
 KEEP = 24
-KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4, "paragraphs": 4}
+KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4, "paragraphs": 4, "count-parts": 4, "pairs": 4}
 
 
 def cache_dir() -> Path | None:
@@ -149,12 +149,28 @@ def store_parts(kind: str, key: str, parts: Iterable) -> int:
     return stored
 
 
+def stored_parts(kind: str, key: str) -> int | None:
+    """How many parts :func:`store_parts` stored under ``kind`` and ``key``; None when the cache does not have them."""
+    return _read_parts(kind, key, lambda handle, index: len(index["offsets"]))
+
+
 def cached_part(kind: str, key: str, number: int):
     """Part ``number`` (from 0) of what :func:`store_parts` stored under ``kind`` and ``key``.
 
     Returns None when the cache does not have it (caching off, the entry lost
     or damaged, or stored by other code): the caller makes it again.
     """
+    def part(handle, index):
+        if not 0 <= number < len(index["offsets"]):
+            return None
+        handle.seek(index["offsets"][number])
+        return pickle.load(handle)
+
+    return _read_parts(kind, key, part)
+
+
+def _read_parts(kind: str, key: str, read: Callable):
+    """``read(handle, index)`` on the entry :func:`store_parts` wrote, or None when the cache does not have it."""
     folder = cache_dir()
     path = None if folder is None else _entry_path(folder, kind, key)
     if path is None or not path.is_file():
@@ -164,10 +180,9 @@ def cached_part(kind: str, key: str, number: int):
             handle.seek(-8, os.SEEK_END)
             handle.seek(int.from_bytes(handle.read(8), "little"))
             index = pickle.load(handle)
-            if index.get("code") != code_fingerprint() or not 0 <= number < len(index["offsets"]):
+            if not isinstance(index, dict) or index.get("code") != code_fingerprint():
                 return None
-            handle.seek(index["offsets"][number])
-            return pickle.load(handle)
+            return read(handle, index)
     except Exception:  # damaged: made again by the caller
         return None
 

@@ -33,23 +33,24 @@ def query_term(query: str, pipeline: TextPipeline) -> str:
     return " ".join(t[0].lower() for t in tokens)
 
 
-def query_paragraphs(counts: pd.DataFrame, paragraphs, queries, pipeline: TextPipeline) -> list[str]:
+def query_paragraphs(counts, paragraphs, queries, pipeline: TextPipeline) -> list[str]:
     """The paragraphs in which :func:`concordance` and :func:`collocates` can find any of ``queries``.
 
     Those whose terms (from the count table) include a query's term, and those
     whose text holds it as written (a stop word has no term). Their token
     table (e.g. :meth:`discourselab.study.Study.tokens_of`, or a chunk of them
     at a time as in :func:`keywords_in_context`) is all those two need, so the
-    whole corpus's never has to be held. ``paragraphs`` is a table, or tables
-    one after another (e.g. :meth:`~discourselab.corpus.Corpus.paragraph_parts`).
+    whole corpus's never has to be held. ``counts`` and ``paragraphs`` are
+    tables, or tables one after another (e.g. :meth:`~discourselab.study.Study.count_parts`,
+    :meth:`~discourselab.corpus.Corpus.paragraph_parts`).
     """
     return [p for rows in _query_rows(counts, paragraphs, queries, pipeline) for p in rows["paragraph_id"]]
 
 
-def _query_rows(counts: pd.DataFrame, paragraphs, queries, pipeline: TextPipeline) -> Iterator[pd.DataFrame]:
+def _query_rows(counts, paragraphs, queries, pipeline: TextPipeline) -> Iterator[pd.DataFrame]:
     """The rows of :func:`query_paragraphs`' paragraphs, a table's (or a part's) at a time."""
     terms = {query_term(q, pipeline) for q in queries}
-    found = set(counts.loc[counts["term"].isin(terms), "paragraph_id"].astype(object))
+    found = {p for part in table_parts(counts) for p in part.loc[part["term"].isin(terms), "paragraph_id"].astype(object)}
 
     def written(text: str) -> bool:  # one paragraph's lower-case text at a time, not a copy of the corpus's
         lowered = text.lower()
@@ -175,12 +176,20 @@ def _window_counts(tokens: pd.DataFrame, groups: pd.Series, node: str, window: i
     return near, sizes[sizes["node_count"] > 0]
 
 
-def _group_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[pd.Series, pd.Series]:
+def _group_totals(counts, groups: pd.Series, terms=None) -> tuple[pd.Series, pd.Series]:
     """Each group's tokens, and the count of each of ``terms`` (all when None) in each group.
 
-    From a token or count table, on its integer codes, ``TOTALS_ROWS`` rows at
-    a time: a large count table is not copied.
+    From a token or count table, or its parts one after another (their totals added up).
     """
+    found = [_part_totals(part, groups, terms) for part in table_parts(counts)]
+    if len(found) == 1:
+        return found[0]
+    return tuple(pd.concat([f[i] for f in found]).groupby(level=list(range(found[0][i].index.nlevels))).sum()
+                 for i in (0, 1))
+
+
+def _part_totals(whole: pd.DataFrame, groups: pd.Series, terms=None) -> tuple[pd.Series, pd.Series]:
+    """:func:`_group_totals` of one table, on its integer codes, ``TOTALS_ROWS`` rows at a time (it is not copied)."""
     term = whole["term"] if isinstance(whole["term"].dtype, pd.CategoricalDtype) else whole["term"].astype("category")
     term_codes = term.cat.codes.to_numpy()
     weight = whole["count"].to_numpy() if "count" in whole else np.ones(len(whole), np.int8)
@@ -231,7 +240,7 @@ def _scored(near: pd.DataFrame, sizes: pd.DataFrame, group_totals: tuple[pd.Seri
 
 
 def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries, pipeline: TextPipeline,
-                        counts: pd.DataFrame, *, by: str = "role", window: int = 5, min_count: int = 2,
+                        counts, *, by: str = "role", window: int = 5, min_count: int = 2,
                         words: int = 8, chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`concordance` and :func:`collocates` of several queries in one pass, ``chunk`` paragraphs at a time.
 
@@ -250,8 +259,9 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
         From :func:`~discourselab.load_corpus`.
     queries : list of str
         Words, phrases or glossary concepts.
-    counts : DataFrame
-        The count table of the whole corpus (groups' sizes and term totals).
+    counts : DataFrame or iterable of DataFrame
+        The count table of the whole corpus (groups' sizes and term totals),
+        or its parts one after another (e.g. :meth:`~discourselab.study.Study.count_parts`).
     by, window, min_count
         As for :func:`collocates`.
     words

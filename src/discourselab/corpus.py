@@ -160,7 +160,7 @@ def part_sizes(doc_ids: pd.Series, rows: int | None = None) -> tuple[int, ...]:
     together; ``rows`` is ``PART_ROWS`` unless given.
     """
     rows = PART_ROWS if rows is None else rows
-    values = doc_ids.to_numpy()
+    values = doc_ids.cat.codes.to_numpy() if isinstance(doc_ids.dtype, pd.CategoricalDtype) else doc_ids.to_numpy()
     ends = [*(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist(), len(values)]
     sizes, start = [], 0
     for end in ends:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .text import table_parts
+
 #: Rows of the token or count table above which :func:`group_terms` counts a batch of pieces at a time.
 GROUP_ROWS = 2_000_000
 
@@ -300,6 +302,23 @@ def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") 
     order = np.lexsort((table["term"].cat.codes, -table["count"].to_numpy(), table["group"].cat.codes))
     table = table.take(order).assign(by=by)
     return plain(table[FREQUENCY_COLUMNS].reset_index(drop=True))
+
+
+def term_summary(counts) -> dict[str, int]:
+    """How many tokens a count table holds: ``tokens``, ``terms`` (counted: not stop words or numbers),
+    ``phrases`` (terms that are multiword expressions) and ``distinct`` terms.
+
+    ``counts`` is the count table, or its parts one after another (e.g.
+    :meth:`~discourselab.study.Study.count_parts`).
+    """
+    totals, seen = {"tokens": 0, "terms": 0, "phrases": 0}, set()
+    for part in table_parts(counts):
+        terms, tokens = part["term"], part["count"]
+        totals["tokens"] += int(tokens.sum())
+        totals["terms"] += int(tokens[terms.notna()].sum())
+        totals["phrases"] += int(tokens[terms.str.contains(" ", na=False)].sum())
+        seen.update(terms.dropna().unique())
+    return {**totals, "distinct": len(seen)}
 
 
 def top_terms(frequencies: pd.DataFrame, n: int = 10, by: str | None = None) -> pd.DataFrame:

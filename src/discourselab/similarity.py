@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 from sklearn.metrics.pairwise import cosine_similarity
 
 from .frequency import group_of, group_terms, plain, row_counts
-from .text import doc_texts, word_tokens
+from .text import doc_texts, table_parts, word_tokens
 
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
 GEMM_PIECES = 200
@@ -60,13 +60,15 @@ def fit_tfidf(texts: pd.Series, analyzer: Callable[[str], list[str]], **options)
     return vectorizer, matrix
 
 
-def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None = None):
+def term_counts(tokens, labels: pd.Series, order: list[str] | None = None):
     """Counts of each term for each label of the pieces, from the token table.
 
     Parameters
     ----------
-    tokens : DataFrame
-        The token table or the count table.
+    tokens : DataFrame or iterable of DataFrame
+        The token table or the count table, or its parts one after another
+        (e.g. :meth:`~discourselab.study.Study.count_parts`), each part
+        holding whole paragraphs.
     labels : Series
         A label for each piece (index ``doc_id``): the piece itself, its group, ...
     order : list of str, optional
@@ -79,30 +81,39 @@ def term_counts(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None
         (sorted; only terms that occur). Made ``TERM_ROWS`` rows of the table at
         a time and added up, so that its working arrays stay small.
     """
-    doc = tokens["doc_id"].astype("category")
-    term = tokens["term"].astype("category")
-    label_of = labels.astype(str).reindex(doc.cat.categories.astype(str))
-    rows, row_of = np.unique(label_of.fillna("").to_numpy(dtype=str), return_inverse=True)
-    labelled = label_of.notna().to_numpy()
-    doc_codes, term_codes = doc.cat.codes.to_numpy(), term.cat.codes.to_numpy()
-    shape = (len(rows), len(term.cat.categories))
-    counts, seen = csr_matrix(shape, dtype=np.int64), np.zeros(len(rows), bool)
-    # TERM_ROWS rows of the table at a time, added up: the working arrays stay those of one slice
-    for start in range(0, len(tokens), TERM_ROWS):
-        docs, terms_at = doc_codes[start:start + TERM_ROWS], term_codes[start:start + TERM_ROWS]
-        keep = (terms_at >= 0) & labelled[docs]
-        row = row_of[docs[keep]]
-        seen[row] = True
-        weights = row_counts(tokens.iloc[start:start + TERM_ROWS])[keep]
-        counts = counts + coo_matrix((weights, (row, terms_at[keep])), shape=shape).tocsr()
+    labels = labels.dropna().astype(str)
+    labels.index = labels.index.astype(str)
+    rows, row_of_piece = np.unique(labels.to_numpy(dtype=str), return_inverse=True)
+    row_of_piece = pd.Series(row_of_piece, index=labels.index)
+    columns: dict = {}  # term -> its column, in the order first seen
+    counts, seen = csr_matrix((len(rows), 0), dtype=np.int64), np.zeros(len(rows), bool)
+    terms_before = None
+    for part in table_parts(tokens):
+        doc, term = part["doc_id"].astype("category"), part["term"].astype("category")
+        # each code of this part's categories -> its row (-1: unlabelled) or column
+        row_of = row_of_piece.reindex(doc.cat.categories.astype(str)).fillna(-1).to_numpy(np.int64)
+        if terms_before is None or not term.cat.categories.equals(terms_before):  # slices of one table share them
+            terms_before = term.cat.categories
+            column_of = np.array([columns.setdefault(t, len(columns)) for t in terms_before.tolist()], dtype=np.int64)
+        counts.resize((len(rows), len(columns)))
+        doc_codes, term_codes = doc.cat.codes.to_numpy(), term.cat.codes.to_numpy()
+        # TERM_ROWS rows of the table at a time, added up: the working arrays stay those of one slice
+        for start in range(0, len(part), TERM_ROWS):
+            docs, terms_at = doc_codes[start:start + TERM_ROWS], term_codes[start:start + TERM_ROWS]
+            row = row_of[docs]
+            keep = (terms_at >= 0) & (row >= 0)
+            row = row[keep]
+            seen[row] = True
+            weights = row_counts(part.iloc[start:start + TERM_ROWS])[keep]
+            counts = counts + coo_matrix((weights, (row, column_of[terms_at[keep]])), shape=counts.shape).tocsr()
     used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
     present = np.flatnonzero(seen)
     if order is not None:
         position = {label: i for i, label in enumerate(rows)}
         present = np.asarray([position[str(label)] for label in order], dtype=int)
-    by_term = np.argsort(np.asarray(term.cat.categories[used], dtype=object), kind="stable")
-    terms = np.asarray(term.cat.categories[used][by_term], dtype=object)
-    return counts[present][:, used[by_term]], rows[present], terms
+    vocabulary = np.asarray(list(columns), dtype=object)[used]
+    by_term = np.argsort(vocabulary, kind="stable")
+    return counts[present][:, used[by_term]], rows[present], vocabulary[by_term]
 
 
 def tfidf_from_tokens(tokens: pd.DataFrame, labels: pd.Series, order: list[str] | None = None, **options):
@@ -129,8 +140,8 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
 
     Parameters
     ----------
-    tokens : DataFrame
-        The token table.
+    tokens : DataFrame or iterable of DataFrame
+        The token table or the count table, or its parts (as for :func:`term_counts`).
     pieces : DataFrame
         With ``doc_id`` and the column ``by``.
     by : str
@@ -164,8 +175,10 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
     if frequencies is not None:
         freq = frequencies[frequencies["by"] == by][["group", "term", "count", "paragraphs"]]
     else:
-        chosen = group_terms(tokens, group_of(pieces, by), only=table["term"])[0]
-        freq = plain(chosen[["group", "term", "count", "paragraphs"]])
+        # a term's counts come from its own rows, and parts hold whole paragraphs: the parts' totals add up
+        chosen = [plain(group_terms(part[part["term"].isin(table["term"])], group_of(pieces, by))[0])
+                  for part in table_parts(tokens)]
+        freq = pd.concat(chosen).groupby(["group", "term"], as_index=False)[["count", "paragraphs"]].sum()
     return table.merge(freq, on=["group", "term"], how="left")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_table, digest
-from .corpus import Corpus, check_by, default_by, load_corpus
+from .cache import cache_dir, cached_object, cached_part, cached_table, digest, store_parts, stored_parts
+from .corpus import Corpus, check_by, default_by, load_corpus, part_sizes
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
@@ -22,6 +23,18 @@ from .text import Settings, TextPipeline
 MAX_PAIR_GROUPS = 6
 #: Groups per table of :meth:`Study.frequency_tables` (pieces are groups of ``doc_id``).
 FREQUENCY_GROUPS = 500
+#: Rows of the count table per part of :meth:`Study.count_parts`, at least (a part holds whole pieces).
+COUNT_PART_ROWS = 500_000
+
+
+class Parts:
+    """Tables one after another, read again each time it is iterated (``make()`` gives a new iterator)."""
+
+    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]]):
+        self._make = make
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self._make()
 
 
 @dataclass
@@ -74,10 +87,55 @@ class Study:
         """
         return self._counted[0]
 
-    @property
+    def count_parts(self) -> Parts:
+        """The rows of :attr:`counts` a part of whole pieces at a time (at least ``COUNT_PART_ROWS`` rows, but the last).
+
+        For an analysis that sums over pieces (TF-IDF, term totals), so that it
+        holds one part of the counts, not all of them. The parts are cached
+        apart from :attr:`counts`, each read when it is reached, its
+        ``paragraph_id`` categories only its own paragraphs. When the cache
+        has no parts, :attr:`counts` is read (and held after) and its parts are
+        stored. Without a cache, or when the counts are held, the parts are
+        views of the held table.
+        """
+        return Parts(self._count_parts)
+
+    def _count_parts(self) -> Iterator[pd.DataFrame]:
+        stored = stored_parts("count-parts", self.key)
+        if stored is None or "_counted" in self.__dict__:
+            yield from self._count_slices(store=stored is None and cache_dir() is not None)
+            return
+        for number in range(stored):
+            part = cached_part("count-parts", self.key, number)
+            if part is None:  # the cache lost them meanwhile: from the whole table, stored again
+                yield from list(self._count_slices(store=True))[number:]
+                return
+            yield part
+            del part
+
+    def _count_slices(self, store: bool) -> Iterator[pd.DataFrame]:
+        """The held count table's parts (views of its rows); stored in the cache first if ``store``."""
+        counts = self.counts
+        sizes = part_sizes(counts["doc_id"], COUNT_PART_ROWS)
+
+        def slices() -> Iterator[pd.DataFrame]:
+            start = 0
+            for size in sizes:
+                yield counts.iloc[start:start + size]
+                start += size
+
+        if store:  # each part with its own paragraphs' names only (a slice keeps the whole table's)
+            store_parts("count-parts", self.key, (part.assign(paragraph_id=part["paragraph_id"].cat.remove_unused_categories())
+                                                  for part in slices()))
+        yield from slices()
+
+    @cached_property
     def pairs(self) -> pd.DataFrame:
-        """Adjacent terms in runs, for the phrase finder (see :func:`discourselab.phrases.run_pairs`)."""
-        return self._counted[1]
+        """Adjacent terms in runs, for the phrase finder (see :func:`discourselab.phrases.run_pairs`).
+
+        Made with :attr:`counts`, and cached apart too, so that they can be read without the counts.
+        """
+        return cached_object("pairs", self.key, lambda: self._counted[1])
 
     def release(self) -> None:
         """Let go of the loaded term counts, token table and texts, when the cache can give them again.
@@ -88,7 +146,7 @@ class Study:
         go back to the system (:meth:`Corpus.release <discourselab.corpus.Corpus.release>` trims the heap).
         """
         if cache_dir() is not None:
-            for name in ("_counted", "tokens"):
+            for name in ("_counted", "tokens", "pairs"):
                 self.__dict__.pop(name, None)
         self.corpus.release()
 
@@ -145,9 +203,9 @@ class Study:
                           for column in columns], ignore_index=True)
 
     def piece_cosine(self) -> pd.DataFrame:
-        """Cosine similarity of the pieces' TF-IDF (from the term counts), as a square table in manifest order."""
+        """Cosine similarity of the pieces' TF-IDF (from the term counts, a part at a time), as a square table in manifest order."""
         names = self.pieces["doc_id"].tolist()
-        matrix, _, _ = tfidf_from_tokens(self.counts, group_of(self.pieces, "doc_id"), order=names)
+        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
         return cosine_table(matrix, names)
 
     def piece_similarity(self, mfw: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
