@@ -97,7 +97,7 @@ keyness = study.keyness(by=[group])  # notebook 02's table for this column (read
 rest = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05)]
 targets = (rest.assign(_robust=~rest["weak"]).sort_values(["group", "_robust", "g2"], ascending=[True, False, False])
            .groupby("group").head(n_terms).drop(columns="_robust"))
-loo = leave_one_out(study.counts, pieces, group, targets,
+loo = leave_one_out(study.count_parts(), pieces, group, targets,
                     progress=lambda ids: bar(ids, desc="leave one piece out"))
 plain = glossary_check(study.with_settings(use_glossary=False).keyness(by=[group]), pieces, group, targets)
 checked = targets.merge(loo, on=["group", "term"]).merge(plain, on=["group", "term"])
@@ -177,7 +177,7 @@ display(Markdown(
 # Topics are fitted on paragraphs; the model and the number of topics are chosen from coherence, exclusivity and stability across seeds ([04](04-topics.ipynb)).
 
 # %%
-topics = tm.run_topics(study.counts, pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
+topics = tm.run_topics(study.count_parts(), pieces, [group], k_range=k_range, seeds=[seed + i for i in range(n_seeds)],
                        seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))
 prevalence = topics.prevalence[topics.prevalence["model"] == topics.model]
 labels = topics.labels

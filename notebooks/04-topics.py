@@ -41,7 +41,8 @@ from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 group = "role" if "role" in study.by else study.by[-1]
-counted = study.counts if unit == "paragraph" else study.tokens  # chunks are cut at running words
+# the term counts a part at a time; chunks are cut at running words, so they need the token table
+counted = study.count_parts() if unit == "paragraph" else study.tokens
 result = tm.run_topics(counted, study.pieces, ["doc_id", *study.by], unit=unit, chunk_words=chunk_words,
                        k_range=k_range, seeds=[seed + i for i in range(n_seeds)], n_top=n_top, n_boot=n_boot,
                        seed=seed, progress=lambda fits, total: bar(fits, total=total, desc="topic models"))

@@ -89,6 +89,28 @@ def test_term_counts_a_few_rows_at_a_time(seed, monkeypatch):
     assert 0 < whole[1][0].sum() < whole[0][0].sum()
 
 
+@pytest.mark.parametrize("by", ["author", "role", "doc_id"])
+def test_frequencies_and_keyness_of_count_parts_are_those_of_the_whole_table(seed, by):
+    corpus, _, tokens, counts = seed
+    # as the cache stores them: whole pieces, each part naming only its own paragraphs
+    parts = [p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories()) for p in parts_of(counts, 40)]
+    assert len(parts) > 3
+    pd.testing.assert_frame_equal(count_terms(parts, corpus.pieces, by), count_terms(tokens, corpus.pieces, by))
+    pairs = "all" if by == "role" else None
+    pd.testing.assert_frame_equal(compare_groups(parts, corpus.pieces, by, pairs=pairs),
+                                  compare_groups(tokens, corpus.pieces, by, pairs=pairs))
+
+
+def test_parts_of_other_tables_are_refused(seed):
+    corpus, _, _, counts = seed
+    parts = parts_of(counts, 40)
+    parts[1] = parts[1].assign(term=parts[1]["term"].cat.remove_unused_categories())
+    with pytest.raises(ValueError, match="share its doc_id and term categories"):
+        count_terms(parts, corpus.pieces, "role")
+    with pytest.raises(ValueError, match="no parts"):
+        compare_groups([], corpus.pieces, "role")
+
+
 def test_tfidf_of_count_parts_is_that_of_the_whole_table(seed):
     corpus, _, tokens, counts = seed
     parts = parts_of(counts, 60)
@@ -126,6 +148,18 @@ def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
     ours, theirs = build_documents(counts), build_documents(tokens)
     assert (ours.counts != theirs.counts).nnz == 0 and list(ours.vocabulary) == list(theirs.vocabulary)
     pd.testing.assert_frame_equal(ours.docs, theirs.docs)
+    # in parts of whole pieces, each naming only its own paragraphs (as the cache stores them)
+    parts = [p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories()) for p in parts_of(counts, 40)]
+    assert len(parts) > 3
+    pd.testing.assert_frame_equal(leave_one_out(parts, corpus.pieces, "role", targets),
+                                  leave_one_out(tokens, corpus.pieces, "role", targets))
+    for options in ({}, {"min_df": 3, "max_terms": 50}):
+        ours, theirs = build_documents(parts, **options), build_documents(tokens, **options)
+        assert (ours.counts != theirs.counts).nnz == 0 and ours.counts.dtype == theirs.counts.dtype
+        assert list(ours.vocabulary) == list(theirs.vocabulary) and ours.counts.shape[1] <= 50 + 1000 * (not options)
+        pd.testing.assert_frame_equal(ours.docs, theirs.docs)
+    with pytest.raises(ValueError, match="share its term categories"):
+        build_documents([parts[0], parts[1].assign(term=parts[1]["term"].cat.remove_unused_categories())])
     with pytest.raises(ValueError, match="need the token table"):
         build_documents(counts, unit="chunk")
 

@@ -110,7 +110,7 @@ def sum_by_key(keys: np.ndarray, *weights: np.ndarray) -> tuple[np.ndarray, ...]
     return (keys[first], np.diff(np.r_[first, len(keys)]), *sums)
 
 
-def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = False,
+def group_terms(tokens, groups: pd.Series, dispersion: bool = False,
                 only=None) -> tuple[pd.DataFrame, pd.Series]:
     """Per group and term: occurrences, and how many paragraphs and pieces hold the term.
 
@@ -125,10 +125,14 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
 
     Parameters
     ----------
-    tokens : DataFrame
+    tokens : DataFrame or iterable of DataFrame
         The token table (``doc_id``, ``paragraph_id``, ``term``, ``words``),
         or the count table (the same with ``count``; see
         :meth:`~discourselab.text.TextPipeline.count_table`): the result is the same.
+        Or parts of one such table, one after another, each holding whole
+        pieces and sharing the table's ``doc_id`` and ``term`` categories (e.g.
+        :meth:`~discourselab.study.Study.count_parts`): each part is then a
+        batch, read once (twice with ``dispersion``).
     groups : Series
         The group of each piece, indexed by ``doc_id`` (as from :func:`group_of`);
         tokens of pieces without a group are left out.
@@ -148,29 +152,43 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     words : Series
         Running words per group (stop words included), for the groups with tokens.
     """
-    doc, docs = _sorted_codes(tokens["doc_id"])
-    term, terms = _sorted_codes(tokens["term"])
-    para, _ = _sorted_codes(tokens["paragraph_id"])
+    if isinstance(tokens, pd.DataFrame):
+        columns, docs, terms = _code_columns(tokens)
+        bounds = _piece_batches(columns["doc"], len(docs))
+
+        def batches():  # each batch's columns: a batch of whole pieces of the table
+            for b in bounds:
+                rows = None if b is None else (columns["doc"] >= b[0]) & (columns["doc"] < b[1])
+                yield {k: v if rows is None or v is None else v[rows] for k, v in columns.items()}
+    else:
+        first = next(iter(tokens), None)
+        if first is None:
+            raise ValueError("group_terms was given no parts of a table")
+        _, docs, terms = _code_columns(first)
+        del first
+        bounds = None
+
+        def batches():  # each part is a batch
+            for part in tokens:
+                found, part_docs, part_terms = _code_columns(part)
+                if not (part_docs.equals(docs) and part_terms.equals(terms)):
+                    raise ValueError("the parts of a table must share its doc_id and term categories")
+                yield found
     named = groups.reindex(docs)
     names = pd.Index(sorted(set(named.dropna())), dtype=groups.dtype)
     doc_group = names.get_indexer(named).astype(np.int64)
-    columns = {"para": para, "doc": doc, "term": term, "words": tokens["words"].to_numpy(),
-               "count": tokens["count"].to_numpy() if "count" in tokens else None}
     # whether each term code is counted; code -1 (stop words, numbers) picks the last: never
     wanted = np.append(np.ones(len(terms), bool) if only is None else terms.isin(list(only)), False)
-    batches = _piece_batches(doc, len(docs))
 
-    def pairs_of(bounds) -> _Pairs:
-        rows = None if bounds is None else (doc >= bounds[0]) & (doc < bounds[1])
-        return _Pairs(*(None if v is None else v if rows is None else v[rows] for v in columns.values()),
-                      doc_group=doc_group, wanted=wanted)
+    def pairs_of(batch) -> _Pairs:
+        return _Pairs(*batch.values(), doc_group=doc_group, wanted=wanted)
 
-    whole = pairs_of(None) if batches == [None] else None  # one batch: its pairs serve the dispersion pass too
+    whole = pairs_of(next(batches())) if bounds == [None] else None  # one batch: its pairs serve the dispersion pass too
     if whole is not None:
         tallies = [whole.totals(len(names))]
         keys, count, paragraphs, pieces = tallies[0][:4]
     else:
-        tallies = [pairs_of(b).totals(len(names)) for b in batches]
+        tallies = [pairs_of(b).totals(len(names)) for b in batches()]
         keys, count, paragraphs, pieces = _added(tallies)
     group_words = np.sum([t[4] for t in tallies], axis=0)
     with_tokens = np.any([t[5] for t in tallies], axis=0)
@@ -185,13 +203,22 @@ def group_terms(tokens: pd.DataFrame, groups: pd.Series, dispersion: bool = Fals
     if dispersion:
         diff, held = np.zeros(len(keys)), np.zeros(len(keys))
         smallest = np.full(len(names), np.inf)
-        for bounds in batches:
-            (whole if whole is not None else pairs_of(bounds)).spread(keys, count, group_words, diff, held, smallest)
+        for pairs in [whole] if whole is not None else map(pairs_of, batches()):
+            pairs.spread(keys, count, group_words, diff, held, smallest)
         # parts without the term contribute |0 - s_i| = s_i: 1 - (sum of present shares)
         table["dp"] = np.clip(0.5 * (diff + 1.0 - held), 0.0, None)
         least = smallest[group_code]
         table["dp_norm"] = np.where(least < 1, table["dp"] / (1 - least), 0.0)
     return table, words
+
+
+def _code_columns(table: pd.DataFrame) -> tuple[dict, pd.Index, pd.Index]:
+    """A token or count table's columns as arrays (integer codes for the names), with its pieces and terms (sorted)."""
+    doc, docs = _sorted_codes(table["doc_id"])
+    term, terms = _sorted_codes(table["term"])
+    para, _ = _sorted_codes(table["paragraph_id"])
+    return ({"para": para, "doc": doc, "term": term, "words": table["words"].to_numpy(),
+             "count": table["count"].to_numpy() if "count" in table else None}, docs, terms)
 
 
 def _piece_batches(doc: np.ndarray, n_docs: int) -> list:
@@ -274,13 +301,13 @@ def row_group_codes(doc_ids: pd.Series, groups: pd.Series) -> tuple[np.ndarray, 
     return doc_group[codes], names
 
 
-def count_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str = "author") -> pd.DataFrame:
+def count_terms(tokens, pieces: pd.DataFrame, by: str = "author") -> pd.DataFrame:
     """Counts, rates and dispersion of every term in every group.
 
     Parameters
     ----------
-    tokens : DataFrame
-        The token table or the count table.
+    tokens : DataFrame or iterable of DataFrame
+        The token table or the count table, or its parts (as for :func:`group_terms`).
     pieces : DataFrame
         With ``doc_id`` and the column ``by``.
     by : str

@@ -211,14 +211,15 @@ def _by_group(table: pd.DataFrame, columns: list[str]) -> list[pd.DataFrame]:
     return frames
 
 
-def compare_groups(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, *, pairs=None,
+def compare_groups(tokens, pieces: pd.DataFrame, by: str, *, pairs=None,
                    min_count: int = 3, min_paragraphs: int = 1) -> pd.DataFrame:
     """Keyness of each group against the rest of the corpus, and of chosen pairs of groups.
 
     Parameters
     ----------
-    tokens : DataFrame
-        The token table or the count table.
+    tokens : DataFrame or iterable of DataFrame
+        The token table or the count table, or its parts (as for
+        :func:`~discourselab.frequency.group_terms`).
     pieces : DataFrame
         With ``doc_id`` and the column ``by``.
     by : str

@@ -14,6 +14,7 @@ import pandas as pd
 from .frequency import group_of
 from .keyness import bh_limit, chi2_sf_1, compare_groups, log_likelihood, log_ratio
 from .similarity import term_counts
+from .text import table_parts
 
 ALPHA = 0.05
 
@@ -25,7 +26,7 @@ def _holds(table: pd.DataFrame, targets: pd.DataFrame, alpha: float) -> pd.DataF
     return found
 
 
-def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, *,
+def leave_one_out(tokens, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, *,
                   alpha: float = ALPHA, min_count: int = 3, progress=None) -> pd.DataFrame:
     """Rerun the group-against-rest keyness of ``by`` without each piece in turn.
 
@@ -43,8 +44,10 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
 
     Parameters
     ----------
-    tokens, pieces : DataFrame
-        The token table (or the count table) and the pieces.
+    tokens : DataFrame or iterable of DataFrame
+        The token table or the count table, or its parts (as for :func:`~discourselab.similarity.term_counts`).
+    pieces : DataFrame
+        The pieces.
     by : str
         The grouping column.
     targets : DataFrame
@@ -67,7 +70,8 @@ def leave_one_out(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str, targets: 
     # pieces x terms, sparse: a corpus of thousands of pieces stays small
     per_piece, _, terms = term_counts(tokens, pd.Series(ids.to_numpy(), index=ids), order=ids.tolist())
     counts = per_piece.astype(float).tocsr()
-    words = tokens.groupby("doc_id", observed=True)["words"].sum().reindex(ids, fill_value=0).to_numpy(float)
+    words = (pd.concat([part.groupby("doc_id", observed=True)["words"].sum() for part in table_parts(tokens)])
+             .groupby(level=0, observed=True).sum().reindex(ids, fill_value=0).to_numpy(float))
     doc_groups = group_of(pieces, by).reindex(ids).to_numpy()
     checked = list(dict.fromkeys(g for g in targets["group"] if g in set(doc_groups)))  # groups with pieces
     row_of = {g: r for r, g in enumerate(checked)}

@@ -257,11 +257,17 @@ class Study:
                                    self._frequencies_of(column, docs))
 
     def _frequencies_of(self, column: str, docs) -> pd.DataFrame:
-        """count_terms by ``column`` of some pieces (``docs``; None: all), from their rows of the count table."""
+        """count_terms by ``column`` of some pieces (``docs``; None: all), from their rows of the count table's parts."""
         if docs is None:
-            return count_terms(self.counts, self.pieces, column)
-        counts = self.counts
-        return count_terms(counts[counts["doc_id"].isin(docs)], self.pieces[self.pieces["doc_id"].isin(docs)], column)
+            return count_terms(self.count_parts(), self.pieces, column)
+
+        def theirs() -> Iterator[pd.DataFrame]:
+            for part in self.count_parts():
+                rows = part[part["doc_id"].isin(docs)]
+                if len(rows):
+                    yield rows
+
+        return count_terms(Parts(theirs), self.pieces[self.pieces["doc_id"].isin(docs)], column)
 
     def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
         """:func:`~discourselab.keyness.compare_groups` for each grouping column.
@@ -274,7 +280,7 @@ class Study:
         def build(column: str) -> pd.DataFrame:
             n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
             pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
-            return compare_groups(self.counts, self.pieces, column, pairs=pairs, **options)
+            return compare_groups(self.count_parts(), self.pieces, column, pairs=pairs, **options)
 
         return pd.concat([self._cached("keyness", {"by": column, **options}, lambda column=column: build(column))
                           for column in by or self.by], ignore_index=True)
@@ -316,8 +322,8 @@ def variant_usage(study: Study, by: str = "file") -> pd.DataFrame:
     glossary = TextPipeline(study.settings).glossary
     plain = study.with_settings(use_glossary=False)
     wanted = set(glossary) | set(glossary.values())
-    found = plain.counts
-    counts = count_terms(found[found["term"].isin(wanted)], plain.pieces, by)  # only counts are used
+    found = pd.concat([part[part["term"].isin(wanted)] for part in plain.count_parts()])  # a part at a time
+    counts = count_terms(found, plain.pieces, by)  # only counts are used
     rows = []
     for concept in sorted(set(glossary.values())):
         variants = sorted({concept, *(v for v, c in glossary.items() if c == concept)})

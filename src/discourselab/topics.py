@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfTransformer
 
@@ -68,7 +68,7 @@ class TopicDocuments:
     docs: pd.DataFrame  # doc_id, unit_id, words
 
 
-def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_words: int = 200,
+def build_documents(tokens, *, unit: str = "paragraph", chunk_words: int = 200,
                     min_df: int = 2, max_terms: int | None = 5000) -> TopicDocuments:
     """A document-term count matrix of paragraphs or chunks, from the token table's codes.
 
@@ -79,8 +79,10 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
 
     Parameters
     ----------
-    tokens : DataFrame
-        The token table, or the count table for paragraphs.
+    tokens : DataFrame or iterable of DataFrame
+        The token table, or the count table for paragraphs; or its parts one
+        after another, each holding whole pieces and sharing the table's
+        ``term`` categories (e.g. :meth:`~discourselab.study.Study.count_parts`).
     unit : "paragraph" or "chunk"
         Paragraphs, or consecutive runs of ``chunk_words`` running words within a piece.
     min_df : int
@@ -96,6 +98,29 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
         ``docs`` has ``doc_id``, ``unit_id`` (the paragraph id, or ``doc_id#n``)
         and ``words`` (running words) for each row of ``counts``.
     """
+    if isinstance(tokens, pd.DataFrame):
+        counts, docs, terms = _unit_counts(tokens, unit, chunk_words)
+    else:  # parts of whole pieces: their units' rows one after another
+        made = [_unit_counts(part, unit, chunk_words) for part in tokens]
+        if not made:
+            raise ValueError("build_documents was given no parts of a table")
+        terms = made[0][2]
+        if not all(m[2].equals(terms) for m in made):
+            raise ValueError("the parts of a table must share its term categories")
+        docs = pd.concat([m[1] for m in made], ignore_index=True)
+        counts = vstack([m[0] for m in made], format="csr")
+        del made
+    frequent = _sliced_bincount(counts.indices, None, counts.shape[1]) >= max(1, min(min_df, len(docs)))
+    keep = np.flatnonzero(frequent)
+    if max_terms is not None and len(keep) > max_terms:
+        totals = _sliced_bincount(counts.indices, counts.data, counts.shape[1])[keep]
+        keep = np.sort(keep[np.argsort(-totals, kind="stable")[:max_terms]])  # ties: the earlier term
+    vocabulary = np.asarray(terms, dtype=object)[keep]
+    return TopicDocuments(counts[:, keep].tocsr(), vocabulary, docs)
+
+
+def _unit_counts(tokens: pd.DataFrame, unit: str, chunk_words: int):
+    """The (unit x term) counts of one table (int32, columns in its term categories' order), its units, and those categories."""
     # categoricals (the token table's columns already are; astype keeps their categories)
     doc, term = tokens["doc_id"].astype("category"), tokens["term"].astype("category")
     doc_codes = doc.cat.codes.to_numpy()
@@ -123,13 +148,7 @@ def build_documents(tokens: pd.DataFrame, *, unit: str = "paragraph", chunk_word
     has = term.cat.codes.to_numpy() >= 0
     counts = coo_matrix((row_counts(tokens, np.int32)[has], (units[has], term.cat.codes.to_numpy()[has])),
                         shape=(len(first), len(term.cat.categories))).tocsr()
-    frequent = _sliced_bincount(counts.indices, None, counts.shape[1]) >= max(1, min(min_df, len(first)))
-    keep = np.flatnonzero(frequent)
-    if max_terms is not None and len(keep) > max_terms:
-        totals = _sliced_bincount(counts.indices, counts.data, counts.shape[1])[keep]
-        keep = np.sort(keep[np.argsort(-totals, kind="stable")[:max_terms]])  # ties: the earlier term
-    vocabulary = np.asarray(term.cat.categories, dtype=object)[keep]
-    return TopicDocuments(counts[:, keep].tocsr(), vocabulary, docs)
+    return counts, docs, term.cat.categories
 
 
 def _sliced_bincount(values: np.ndarray, weights: np.ndarray | None, length: int) -> np.ndarray:
@@ -628,7 +647,7 @@ class TopicStudy:
         return topic_labels(self.terms[(self.terms["model"] == self.model) & (self.terms["k"] == self.k)])
 
 
-def run_topics(tokens: pd.DataFrame, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
+def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                chunk_words: int = 200, k_range=range(2, 11), seeds=(0, 1, 2, 3, 4), n_top: int = 10,
                n_boot: int = 1000, seed: int = 0, max_docs: int | None = 800, progress=None) -> TopicStudy:
     """The whole topic analysis: diagnostics over ``k_range``, the choice, final fits and prevalence.
