@@ -315,7 +315,7 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
     for column in (c for c in columns if c in meta):
         values = meta.loc[ids, column].to_numpy()
         table[f"same_{column}"] = values[a] == values[b]
-    return pd.DataFrame(table)
+    return pd.DataFrame(table, copy=False)
 
 
 def pair_positions(n: int) -> tuple[np.ndarray, np.ndarray]:
