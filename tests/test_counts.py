@@ -97,7 +97,7 @@ def test_frequencies_and_keyness_of_count_parts_are_those_of_the_whole_table(see
     assert len(parts) > 3
     pd.testing.assert_frame_equal(count_terms(parts, corpus.pieces, by), count_terms(tokens, corpus.pieces, by))
     pairs = "all" if by == "role" else None
-    pd.testing.assert_frame_equal(compare_groups(parts, corpus.pieces, by, pairs=pairs),
+    pd.testing.assert_frame_equal(compare_groups(iter(parts), corpus.pieces, by, pairs=pairs),  # read once: held
                                   compare_groups(tokens, corpus.pieces, by, pairs=pairs))
 
 
@@ -133,7 +133,7 @@ def test_tfidf_of_count_parts_is_that_of_the_whole_table(seed):
     for by in ("doc_id", "role"):
         expected = distinctive_terms(tokens, corpus.pieces, by, n=5)
         pd.testing.assert_frame_equal(distinctive_terms(parts, corpus.pieces, by, n=5), expected)
-        pd.testing.assert_frame_equal(distinctive_terms(shuffled, corpus.pieces, by, n=5), expected)
+        pd.testing.assert_frame_equal(distinctive_terms(iter(shuffled), corpus.pieces, by, n=5), expected)
 
 
 def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
@@ -151,7 +151,7 @@ def test_piece_counts_leave_one_out_and_topic_documents_are_the_same(seed):
     # in parts of whole pieces, each naming only its own paragraphs (as the cache stores them)
     parts = [p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories()) for p in parts_of(counts, 40)]
     assert len(parts) > 3
-    pd.testing.assert_frame_equal(leave_one_out(parts, corpus.pieces, "role", targets),
+    pd.testing.assert_frame_equal(leave_one_out(iter(parts), corpus.pieces, "role", targets),
                                   leave_one_out(tokens, corpus.pieces, "role", targets))
     for options in ({}, {"min_df": 3, "max_terms": 50}):
         ours, theirs = build_documents(parts, **options), build_documents(tokens, **options)
@@ -190,9 +190,8 @@ def test_keywords_in_context_a_chunk_at_a_time(seed, by, parts, monkeypatch):
     queries = ["grass-roots", "masses", "aspects", "community", "not in the corpus"]
     paragraphs = corpus.paragraphs if parts is None else iter(parts_of(corpus.paragraphs, parts))
     if parts is not None:  # the counts in parts too, each naming only its own paragraphs (as the cache stores them)
-        counts = [p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories())
-                  for p in parts_of(counts, 3 * parts)]
-        assert len(counts) > 3
+        counts = (p.assign(paragraph_id=p["paragraph_id"].cat.remove_unused_categories())
+                  for p in parts_of(counts, 3 * parts))  # a generator: read twice, so held
     lines, near = keywords_in_context(paragraphs, corpus.pieces, queries, pipe, counts, by=by, window=3,
                                       words=4, chunk=5)
     for query in queries:
@@ -265,3 +264,12 @@ def test_count_table_of_parts_is_that_of_the_whole_table(seed):
 
     TextPipeline().count_table(Sized(parts), chunk=7, progress=progress)
     assert totals[-1] == sum(-(-len(p) // 7) for p in parts)  # chunks never span two parts
+
+
+def test_parts_read_twice_are_held_only_when_they_can_be_read_once():
+    from discourselab.text import rereadable
+
+    table, parts = pd.DataFrame({"a": [1]}), [pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [2]})]
+    assert rereadable(table) is table and rereadable(parts) is parts
+    once = rereadable(p for p in parts)
+    assert isinstance(once, list) and [p["a"].tolist() for p in once] == [[1], [2]]

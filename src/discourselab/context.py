@@ -16,7 +16,7 @@ import pandas as pd
 from .frequency import group_of, row_group_codes, sum_by_key
 from .keyness import log_likelihood
 from .progress import bar
-from .text import TextPipeline, table_parts
+from .text import TextPipeline, rereadable, table_parts
 
 CONCORDANCE_COLUMNS = ["doc_id", "author", "paragraph_id", "left", "keyword", "right"]
 #: Rows of a count table that :func:`collocates` sums at a time.
@@ -277,6 +277,7 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
     queries = list(dict.fromkeys(queries))
     nodes = {q: query_term(q, pipeline) for q in queries}
     groups = group_of(pieces, by)
+    counts = rereadable(counts)  # read twice: for the paragraphs with a query, and for the totals
     found = list(_query_rows(counts, paragraphs, queries, pipeline))
     chosen = pd.concat(found) if found else pd.DataFrame(columns=["doc_id", "paragraph_id", "text"])
     del found

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .text import table_parts
+from .text import rereadable, table_parts
 
 #: Rows of the token or count table above which :func:`group_terms` counts a batch of pieces at a time.
 GROUP_ROWS = 2_000_000
@@ -161,6 +161,7 @@ def group_terms(tokens, groups: pd.Series, dispersion: bool = False,
                 rows = None if b is None else (columns["doc"] >= b[0]) & (columns["doc"] < b[1])
                 yield {k: v if rows is None or v is None else v[rows] for k, v in columns.items()}
     else:
+        tokens = rereadable(tokens)
         first = next(iter(tokens), None)
         if first is None:
             raise ValueError("group_terms was given no parts of a table")

@@ -14,7 +14,7 @@ import pandas as pd
 from .frequency import group_of
 from .keyness import bh_limit, chi2_sf_1, compare_groups, log_likelihood, log_ratio
 from .similarity import term_counts
-from .text import table_parts
+from .text import rereadable, table_parts
 
 ALPHA = 0.05
 
@@ -67,6 +67,7 @@ def leave_one_out(tokens, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, 
     """
     targets = targets[["group", "term"]].drop_duplicates()
     ids = pieces["doc_id"]
+    tokens = rereadable(tokens)  # read twice
     # pieces x terms, sparse: a corpus of thousands of pieces stays small
     per_piece, _, terms = term_counts(tokens, pd.Series(ids.to_numpy(), index=ids), order=ids.tolist())
     counts = per_piece.astype(float).tocsr()

@@ -21,7 +21,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, T
 from sklearn.metrics.pairwise import cosine_similarity
 
 from .frequency import group_of, group_terms, plain, row_counts
-from .text import doc_texts, table_parts, word_tokens
+from .text import doc_texts, rereadable, table_parts, word_tokens
 
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
 GEMM_PIECES = 200
@@ -164,6 +164,7 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
         term: 1 means one passage). Groups number fewer than three documents
         give idf values that barely differ: read ``count`` beside ``tfidf``.
     """
+    tokens = rereadable(tokens)  # read twice
     matrix, groups, terms = tfidf_from_tokens(tokens, group_of(pieces, by), **options)
     rows = []
     for i, group in enumerate(groups):

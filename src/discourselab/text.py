@@ -1067,3 +1067,13 @@ def _sorted_categorical(codes: np.ndarray, categories: list[str], in_place: bool
 def table_parts(table) -> Iterable[pd.DataFrame]:
     """A table, or tables one after another (e.g. :meth:`~discourselab.corpus.Corpus.paragraph_parts`), as parts."""
     return [table] if isinstance(table, pd.DataFrame) else table
+
+
+def rereadable(tables):
+    """A table, or tables one after another that can be read more than once: a one-pass iterator is made a list.
+
+    For a function that goes over its parts twice: the study's parts (e.g.
+    :meth:`~discourselab.study.Study.count_parts`) are read again from the
+    cache each time, a generator is held.
+    """
+    return tables if isinstance(tables, pd.DataFrame) or iter(tables) is not tables else list(tables)
