@@ -100,10 +100,7 @@ class _Store:
 
     def slices(self) -> Iterator[pd.DataFrame]:
         """The held paragraph table's parts (views of its rows)."""
-        table, start = self.get("paragraphs"), 0
-        for size in self.sizes:
-            yield table.iloc[start:start + size]
-            start += size
+        return table_slices(self.get("paragraphs"), self.sizes)
 
     def parts(self) -> Iterator[pd.DataFrame]:
         """The paragraphs a part at a time: from the held table, else each part read from the cache alone."""
@@ -151,6 +148,14 @@ class ParagraphParts:
 
     def __len__(self) -> int:
         return len(self.sizes)
+
+
+def table_slices(table: pd.DataFrame, sizes) -> Iterator[pd.DataFrame]:
+    """The parts of a table, ``sizes`` rows each in turn (views of its rows)."""
+    start = 0
+    for size in sizes:
+        yield table.iloc[start:start + size]
+        start += size
 
 
 def part_sizes(doc_ids: pd.Series, rows: int | None = None) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import config
 from .cache import cache_dir, cached_object, cached_part, cached_table, digest, store_parts, stored_parts
-from .corpus import Corpus, check_by, default_by, load_corpus, part_sizes
+from .corpus import Corpus, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
@@ -117,17 +117,10 @@ class Study:
         """The held count table's parts (views of its rows); stored in the cache first if ``store``."""
         counts = self.counts
         sizes = part_sizes(counts["doc_id"], COUNT_PART_ROWS)
-
-        def slices() -> Iterator[pd.DataFrame]:
-            start = 0
-            for size in sizes:
-                yield counts.iloc[start:start + size]
-                start += size
-
         if store:  # each part with its own paragraphs' names only (a slice keeps the whole table's)
             store_parts("count-parts", self.key, (part.assign(paragraph_id=part["paragraph_id"].cat.remove_unused_categories())
-                                                  for part in slices()))
-        yield from slices()
+                                                  for part in table_slices(counts, sizes)))
+        yield from table_slices(counts, sizes)
 
     @cached_property
     def pairs(self) -> pd.DataFrame:
