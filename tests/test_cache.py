@@ -127,7 +127,8 @@ def test_a_cached_corpus_reads_its_paragraphs_a_part_at_a_time(cache_folder, min
     assert corpus.paragraph_parts().sizes == parsed._store.sizes == corpus_module.part_sizes(whole["doc_id"], 3)
     assert len(corpus.paragraph_parts()) > 1 and sum(corpus.paragraph_parts().sizes) == len(whole)
     read = []
-    monkeypatch.setattr(corpus_module, "cached_part", lambda *args: read.append(args[2]) or cache.cached_part(*args))
+    reader = cache.cached_part  # each part read, in the order read
+    monkeypatch.setattr(cache, "cached_part", lambda *args: read.append(args[2]) or reader(*args))
     parts = []
     for part in corpus.paragraph_parts():
         assert not corpus._store.holds("paragraphs")  # one part at a time, nothing kept
@@ -163,7 +164,8 @@ def test_a_study_reads_its_counts_a_part_at_a_time(cache_folder, mini_copy, monk
     pd.testing.assert_frame_equal(pd.concat(parts), whole)
     study.release()
     read = []
-    monkeypatch.setattr(study_module, "cached_part", lambda *args: read.append(args[2]) or cache.cached_part(*args))
+    reader = cache.cached_part  # each part read, in the order read
+    monkeypatch.setattr(cache, "cached_part", lambda *args: read.append(args[2]) or reader(*args))
     parts = []
     for part in study.count_parts():
         assert "_counted" not in study.__dict__  # one part at a time, the counts never loaded

@@ -20,7 +20,7 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -167,6 +167,21 @@ def cached_part(kind: str, key: str, number: int):
         return pickle.load(handle)
 
     return _read_parts(kind, key, part)
+
+
+def cached_parts(kind: str, key: str, count: int, remake: Callable[[], Iterable]) -> Iterator:
+    """The ``count`` parts stored under ``kind`` and ``key``, each read when it is reached and let go after.
+
+    When one is missing (the entry lost or damaged meanwhile), ``remake()``
+    gives all the parts again, and the rest come from those.
+    """
+    for number in range(count):
+        part = cached_part(kind, key, number)
+        if part is None:
+            yield from list(remake())[number:]
+            return
+        yield part
+        del part
 
 
 def _read_parts(kind: str, key: str, read: Callable):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_part, content_key, store_parts
+from .cache import cache_dir, cached_object, cached_part, cached_parts, content_key, store_parts
 from .errors import CorpusError
 from .memory import trim_heap
 from .text import count_words
@@ -80,7 +80,8 @@ class _Store:
     def _joined_parts(self) -> pd.DataFrame | None:
         """The paragraph table from its cached parts, or None when the cache has lost one."""
         parts = []
-        for part in self._cached_parts():
+        for number in range(len(self.sizes)):
+            part = cached_part("paragraphs", self.key, number)
             if part is None:
                 return None
             parts.append(part)
@@ -95,9 +96,6 @@ class _Store:
             store_parts("paragraphs", self.key, corpus._store.slices())
         return corpus._store.get(name)
 
-    def _cached_parts(self) -> Iterator[pd.DataFrame | None]:
-        return (cached_part("paragraphs", self.key, number) for number in range(len(self.sizes)))
-
     def slices(self) -> Iterator[pd.DataFrame]:
         """The held paragraph table's parts (views of its rows)."""
         return table_slices(self.get("paragraphs"), self.sizes)
@@ -105,15 +103,13 @@ class _Store:
     def parts(self) -> Iterator[pd.DataFrame]:
         """The paragraphs a part at a time: from the held table, else each part read from the cache alone."""
         if self.holds("paragraphs") or self.key is None or cache_dir() is None:
-            yield from self.slices()
-            return
-        for number, part in enumerate(self._cached_parts()):
-            if part is None:  # the cache lost it: the whole table is made again, and held
-                self._tables["paragraphs"] = self._parse_again("paragraphs")
-                yield from list(self.slices())[number:]
-                return
-            yield part
-            del part
+            return self.slices()
+        return cached_parts("paragraphs", self.key, len(self.sizes), self._parsed_slices)
+
+    def _parsed_slices(self) -> Iterator[pd.DataFrame]:
+        """When the cache lost a part: the whole table made again, and held, in its parts."""
+        self._tables["paragraphs"] = self._parse_again("paragraphs")
+        return self.slices()
 
     def holds(self, name: str) -> bool:
         return name in self._tables
@@ -130,7 +126,17 @@ class _Store:
         return state
 
 
-class ParagraphParts:
+class Parts:
+    """Tables one after another, read again each time it is iterated (``make()`` gives a new iterator)."""
+
+    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]]):
+        self._make = make
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self._make()
+
+
+class ParagraphParts(Parts):
     """A corpus's paragraph table a part at a time (see :meth:`Corpus.paragraph_parts`).
 
     Each part holds whole pieces, in corpus order; iterating reads each part
@@ -140,11 +146,8 @@ class ParagraphParts:
     """
 
     def __init__(self, store: _Store):
-        self._store = store
+        super().__init__(store.parts)
         self.sizes = store.sizes
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        return self._store.parts()
 
     def __len__(self) -> int:
         return len(self.sizes)

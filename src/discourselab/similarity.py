@@ -177,8 +177,8 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
         freq = frequencies[frequencies["by"] == by][["group", "term", "count", "paragraphs"]]
     else:
         # a term's counts come from its own rows, and parts hold whole paragraphs: the parts' totals add up
-        chosen = [plain(group_terms(part[part["term"].isin(table["term"])], group_of(pieces, by))[0])
-                  for part in table_parts(tokens)]
+        groups = group_of(pieces, by)
+        chosen = [plain(group_terms(part[part["term"].isin(table["term"])], groups)[0]) for part in table_parts(tokens)]
         freq = pd.concat(chosen).groupby(["group", "term"], as_index=False)[["count", "paragraphs"]].sum()
     return table.merge(freq, on=["group", "term"], how="left")
 

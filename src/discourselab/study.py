@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_part, cached_table, digest, store_parts, stored_parts
-from .corpus import Corpus, check_by, default_by, load_corpus, part_sizes, table_slices
+from .cache import cache_dir, cached_object, cached_parts, cached_table, digest, store_parts, stored_parts
+from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
@@ -25,16 +25,6 @@ MAX_PAIR_GROUPS = 6
 FREQUENCY_GROUPS = 500
 #: Rows of the count table per part of :meth:`Study.count_parts`, at least (a part holds whole pieces).
 COUNT_PART_ROWS = 500_000
-
-
-class Parts:
-    """Tables one after another, read again each time it is iterated (``make()`` gives a new iterator)."""
-
-    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]]):
-        self._make = make
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        return self._make()
 
 
 @dataclass
@@ -103,15 +93,9 @@ class Study:
     def _count_parts(self) -> Iterator[pd.DataFrame]:
         stored = stored_parts("count-parts", self.key)
         if stored is None or "_counted" in self.__dict__:
-            yield from self._count_slices(store=stored is None and cache_dir() is not None)
-            return
-        for number in range(stored):
-            part = cached_part("count-parts", self.key, number)
-            if part is None:  # the cache lost them meanwhile: from the whole table, stored again
-                yield from list(self._count_slices(store=True))[number:]
-                return
-            yield part
-            del part
+            return self._count_slices(store=stored is None and cache_dir() is not None)
+        # a part the cache lost meanwhile: from the whole table, its parts stored again
+        return cached_parts("count-parts", self.key, stored, lambda: self._count_slices(store=True))
 
     def _count_slices(self, store: bool) -> Iterator[pd.DataFrame]:
         """The held count table's parts (views of its rows); stored in the cache first if ``store``."""
