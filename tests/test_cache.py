@@ -148,50 +148,69 @@ def test_a_cached_corpus_reads_its_paragraphs_a_part_at_a_time(cache_folder, min
     assert not corpus._store.holds("paragraphs")
 
 
-def test_a_study_reads_its_counts_a_part_at_a_time(cache_folder, mini_copy, monkeypatch):
+def test_a_study_counts_into_parts_and_reads_them_one_at_a_time(cache_folder, mini_copy, monkeypatch):
     import discourselab.study as study_module
+    from discourselab.text import TextPipeline, join_count_parts
 
     monkeypatch.setattr(study_module, "COUNT_PART_ROWS", 10)
-    whole = open_study(mini_copy).counts
+    corpus = open_study(mini_copy).corpus
+    whole, pairs = TextPipeline().count_table(corpus.paragraphs)
     sizes = study_module.part_sizes(whole["doc_id"], 10)
     assert len(sizes) > 2 and sum(sizes) == len(whole)
-    pairs = open_study(mini_copy).pairs
-    study = open_study(mini_copy)
-    assert cache.stored_parts("count-parts", study.key) is None  # made on first need
-    parts = list(study.count_parts())  # the cache has no parts: the whole counts are read, and stored in parts
-    assert [len(p) for p in parts] == list(sizes) and "_counted" in study.__dict__
-    assert cache.stored_parts("count-parts", study.key) == len(sizes)
-    pd.testing.assert_frame_equal(pd.concat(parts), whole)
-    study.release()
+    counted = []
+    count_parts = TextPipeline.count_parts
+    monkeypatch.setattr(TextPipeline, "count_parts", lambda *args, **kw: counted.append(1) or count_parts(*args, **kw))
     read = []
     reader = cache.cached_part  # each part read, in the order read
-    monkeypatch.setattr(cache, "cached_part", lambda *args: read.append(args[2]) or reader(*args))
+    monkeypatch.setattr(cache, "cached_part",
+                        lambda *args: (args[0] == "count-parts" and read.append(args[2])) or reader(*args))
+    study = open_study(mini_copy)
+    assert cache.stored_parts("count-parts", study.key) is None  # made on first need
     parts = []
-    for part in study.count_parts():
-        assert "_counted" not in study.__dict__  # one part at a time, the counts never loaded
+    for part in study.count_parts():  # counted into parts, stored, then read back one at a time
+        assert "counts" not in study.__dict__ and study._held is None  # never all held
         assert not set(part["doc_id"]) & {d for p in parts for d in p["doc_id"]}  # whole pieces
         assert sorted(part["paragraph_id"].cat.categories) == sorted(part["paragraph_id"].unique())
         parts.append(part)
-    assert read == list(range(len(sizes)))
-    pd.testing.assert_frame_equal(study.pairs, pairs)  # the run pairs too, without the counts
-    assert "_counted" not in study.__dict__
-    named = {"paragraph_id": object}  # each stored part's categories are its own paragraphs
-    pd.testing.assert_frame_equal(pd.concat(parts).astype(named), whole.astype(named))  # in order, with the index
+    assert counted == [1] and read == list(range(len(sizes))) and [len(p) for p in parts] == list(sizes)
+    assert cache.stored_parts("count-parts", study.key) == len(sizes)
+    pd.testing.assert_frame_equal(join_count_parts(parts), whole)  # in order, with the index
     assert all(p[c].cat.categories.equals(whole[c].cat.categories) for p in parts for c in ("doc_id", "term"))
-    # lost after the first part: the rest comes from the whole counts, and the parts are stored again
+    pd.testing.assert_frame_equal(study.pairs, pairs)  # made with them
+    # another study reads the parts and the pairs without counting
+    again = open_study(mini_copy)
+    read.clear()
+    pd.testing.assert_frame_equal(again.pairs, pairs)
+    pd.testing.assert_frame_equal(join_count_parts(again.count_parts()), whole)
+    assert counted == [1] and read == list(range(len(sizes)))
+    read.clear()
+    pd.testing.assert_frame_equal(again.counts, whole)  # the parts joined, and held
+    assert read == list(range(len(sizes))) and "counts" in again.__dict__
+    assert [len(p) for p in again.count_parts()] == list(sizes) and read == list(range(len(sizes)))  # views of it
+    # the pairs lost: counted again, with the parts
+    (cache_folder / f"pairs-{study.key[:32]}.pkl").unlink()
+    pd.testing.assert_frame_equal(open_study(mini_copy).pairs, pairs)
+    assert counted == [1, 1] and cache.stored_parts("count-parts", study.key) == len(sizes)
+    # lost after the first part: the rest comes from the texts counted again, held, and the parts are stored again
     read.clear()
     lost = cache_folder / f"count-parts-{study.key[:32]}.pkl"
     parts = []
+    study.release()
     for part in study.count_parts():
         if not parts:
             lost.unlink()
         parts.append(part)
-    pd.testing.assert_frame_equal(pd.concat(parts).astype(named), whole.astype(named))
-    assert read == [0, 1] and "_counted" in study.__dict__ and lost.is_file()
-    monkeypatch.setenv(cache.ENV, "off")  # no cache: views of the held table
+    pd.testing.assert_frame_equal(join_count_parts(parts), whole)
+    assert read == [0, 1] and counted == [1, 1, 1] and study._held is not None and lost.is_file()
+    study.release()
+    assert study._held is None and len(list(study.count_parts())) == len(sizes)  # from the cache again
+    read.clear()
+    monkeypatch.setenv(cache.ENV, "off")  # no cache: counted once, and held
     plain = open_study(mini_copy)
-    pd.testing.assert_frame_equal(pd.concat(list(plain.count_parts())), whole)
-    assert [len(p) for p in plain.count_parts()] == list(sizes) and read == [0, 1]
+    pd.testing.assert_frame_equal(join_count_parts(plain.count_parts()), whole)
+    plain.release()
+    pd.testing.assert_frame_equal(plain.pairs, pairs)
+    assert [len(p) for p in plain.count_parts()] == list(sizes) and counted == [1, 1, 1, 1] and read == []
 
 
 def test_parts_end_at_a_piece_end():
@@ -285,7 +304,7 @@ def test_a_study_lets_go_of_what_the_cache_can_give_again(cache_folder, mini_cop
     trimmed = []
     monkeypatch.setattr(corpus_module, "trim_heap", lambda: trimmed.append(1))
     study.release()
-    assert "_counted" not in study.__dict__ and not study.corpus._store.holds("paragraphs")
+    assert "counts" not in study.__dict__ and not study.corpus._store.holds("paragraphs")
     assert trimmed == [1]  # what it let go of goes back to the system
     monkeypatch.setattr(Study, "pipeline", property(lambda self: pytest.fail("counted the texts again")))
     pd.testing.assert_frame_equal(study.counts, counts)  # read back from the cache

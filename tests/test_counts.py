@@ -14,7 +14,7 @@ from discourselab.frequency import count_terms, group_of
 from discourselab.keyness import compare_groups
 from discourselab.robustness import leave_one_out
 from discourselab.similarity import distinctive_terms, term_counts
-from discourselab.text import TextPipeline
+from discourselab.text import TextPipeline, join_count_parts
 from discourselab.topics import build_documents
 
 
@@ -46,12 +46,63 @@ def test_count_table_sums_the_token_table_by_paragraph_and_term(seed):
     pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
 
 
-def test_count_table_hands_back_each_columns_chunks_once_joined(seed, monkeypatch):
+def test_count_parts_are_the_count_table_a_part_of_whole_pieces_at_a_time(seed, monkeypatch):
     corpus, pipe, _, counts = seed
-    trimmed = []
-    monkeypatch.setattr(text, "trim_heap", lambda: trimmed.append(1))
-    pd.testing.assert_frame_equal(pipe.count_table(corpus.paragraphs, chunk=7)[0], counts)
-    assert len(trimmed) == len(counts.columns)  # after each column: at 31M words, a peak 267 MB lower
+    added, read = [], []
+    spilled, add, reader = text._SpilledColumns, text._SpilledColumns.add, text._SpilledColumns.read
+    monkeypatch.setattr(spilled, "add", lambda self, columns: added.append(len(columns["term"])) or add(self, columns))
+    monkeypatch.setattr(spilled, "read", lambda self, start, stop: read.append((start, stop)) or reader(self, start, stop))
+    monkeypatch.setattr(text, "PAIR_ROWS", 50)  # the pairs summed along the way: the same totals
+    made, pairs = TextPipeline().count_parts(corpus.paragraphs, 400, chunk=7)
+    assert sum(added) == len(counts) and len(added) == -(-len(corpus.paragraphs) // 7) and not read  # counted, waiting
+    parts = list(made)
+    sizes = part_sizes(counts["doc_id"], 400)
+    assert [len(p) for p in parts] == list(sizes) and len(sizes) > 3 and min(sizes[:-1]) >= 400
+    assert read == list(zip(np.cumsum([0, *sizes[:-1]]).tolist(), np.cumsum(sizes).tolist()))  # each part's rows, once
+    pd.testing.assert_frame_equal(join_count_parts(parts), counts)  # index and categories too
+    pd.testing.assert_frame_equal(pairs, pipe.count_table(corpus.paragraphs)[1])
+    paragraphs = corpus.paragraphs.set_index("paragraph_id")["doc_id"]
+    for part in parts:  # whole pieces, each part naming its own paragraphs, every piece and term
+        own = paragraphs[paragraphs.isin(set(part["doc_id"]))].index
+        assert sorted(part["paragraph_id"].cat.categories) == sorted(own) == sorted(part["paragraph_id"].unique())
+        assert all(part[c].cat.categories.equals(counts[c].cat.categories) for c in ("doc_id", "term"))
+    assert len(list(made)) == 0  # read once
+    parts, _ = TextPipeline().count_parts(corpus.paragraphs)  # one part: the table
+    pd.testing.assert_frame_equal(next(parts), counts)
+    twice = pd.concat([corpus.paragraphs.iloc[:3], corpus.paragraphs.iloc[2:3]])
+    with pytest.raises(ValueError, match="paragraph ids must be unique"):
+        TextPipeline().count_parts(twice)
+
+
+def test_spilled_columns_are_read_back_by_rows(tmp_path, monkeypatch):
+    import tempfile
+
+    from discourselab import cache
+
+    folders, temporary = [], tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda dir=None: folders.append(dir) or temporary(dir=dir))
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "cache"))
+    with text._SpilledColumns(["a", "b"]) as spill:
+        for size in (3, 0, 4, 2):
+            start = spill.rows
+            spill.add({"a": np.arange(start, start + size), "b": -np.arange(start, start + size)})
+        assert spill.rows == 9
+        for start, stop in ((0, 9), (1, 8), (3, 7), (2, 3), (8, 9), (4, 4)):
+            table = spill.read(start, stop)
+            assert table["a"].tolist() == list(range(start, stop)) and table["b"].tolist() == [-i for i in range(start, stop)]
+            assert table["a"].dtype == np.int32
+    assert spill.file.closed and folders == [tmp_path / "cache"]  # on disk, in the cache folder
+    monkeypatch.setenv(cache.ENV, "off")
+    with text._SpilledColumns(["a"]):
+        assert folders[-1] is None  # the system's
+
+
+def test_parts_end_after_whole_pieces():
+    assert text.part_ends([3, 5, 6, 11, 12], 3) == [0, 2, 3, 4]
+    assert text.part_ends([3, 5, 6, 11, 12], None) == [4]
+    assert text.part_ends([3, 5, 6, 11, 11], 3) == [0, 2, 4]  # a last piece without rows joins the part before
+    assert text.part_ends([4, 4, 9], 4) == [0, 2] and text.part_ends([0, 0], 1) == [1]
+    assert text.part_ends([], 3) == []
 
 
 def test_count_table_renumbers_its_codes_in_place_a_slice_at_a_time(seed, monkeypatch):

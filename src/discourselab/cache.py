@@ -21,6 +21,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ from . import config
 ENV = "DISCOURSELAB_CACHE"
 #: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
 KEEP = 24
-KEEP_LARGE = {"tokens": 4, "counts": 4, "corpus": 4, "paragraphs": 4, "count-parts": 4, "pairs": 4}
+KEEP_LARGE = {"tokens": 4, "corpus": 4, "paragraphs": 4, "count-parts": 4, "pairs": 4}
 
 
 def cache_dir() -> Path | None:
@@ -96,23 +97,45 @@ def cached_table(kind: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.D
 
 def cached_object(kind: str, key: str, build: Callable[[], object]):
     """Any picklable result stored under ``kind`` and ``key``, or ``build()`` stored there first."""
-    folder = cache_dir()
-    if folder is None:
+    if cache_dir() is None:
         return build()
-    path = _entry_path(folder, kind, key)
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                entry = pickle.load(handle)
-            if isinstance(entry, dict) and entry.get("code") == code_fingerprint():
-                return entry["value"]
-        except Exception:  # a damaged entry is rebuilt
-            pass
-        path.unlink(missing_ok=True)  # damaged, or made by other code: rebuilt
-    table = build()
-    _write_entry(folder, kind, key, lambda handle: pickle.dump({"code": code_fingerprint(), "value": table}, handle,
-                                                               protocol=pickle.HIGHEST_PROTOCOL))
-    return table
+    found = stored_object(kind, key, _MISSING)
+    if found is not _MISSING:
+        return found
+    value = build()
+    store_object(kind, key, value)
+    return value
+
+
+_MISSING = object()
+
+
+def stored_object(kind: str, key: str, default=None):
+    """What :func:`cached_object` or :func:`store_object` stored under ``kind`` and ``key``, else ``default``.
+
+    ``default`` also when the cache is off, or the entry is damaged or made
+    by other code (it is then deleted).
+    """
+    path = _existing_entry(kind, key)
+    if path is None:
+        return default
+    try:
+        with path.open("rb") as handle:
+            entry = pickle.load(handle)
+        if isinstance(entry, dict) and entry.get("code") == code_fingerprint():
+            return entry["value"]
+    except Exception:  # a damaged entry is made again
+        pass
+    path.unlink(missing_ok=True)  # damaged, or made by other code: made again
+    return default
+
+
+def store_object(kind: str, key: str, value) -> None:
+    """Store a picklable ``value`` under ``kind`` and ``key`` (nothing when the cache is off)."""
+    folder = cache_dir()
+    if folder is not None:
+        _write_entry(folder, kind, key, lambda handle: pickle.dump({"code": code_fingerprint(), "value": value}, handle,
+                                                                   protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def store_parts(kind: str, key: str, parts: Iterable) -> int:
@@ -178,7 +201,7 @@ def cached_parts(kind: str, key: str, count: int, remake: Callable[[], Iterable]
     for number in range(count):
         part = cached_part(kind, key, number)
         if part is None:
-            yield from list(remake())[number:]
+            yield from islice(remake(), number, None)
             return
         yield part
         del part
@@ -186,9 +209,8 @@ def cached_parts(kind: str, key: str, count: int, remake: Callable[[], Iterable]
 
 def _read_parts(kind: str, key: str, read: Callable):
     """``read(handle, index)`` on the entry :func:`store_parts` wrote, or None when the cache does not have it."""
-    folder = cache_dir()
-    path = None if folder is None else _entry_path(folder, kind, key)
-    if path is None or not path.is_file():
+    path = _existing_entry(kind, key)
+    if path is None:
         return None
     try:
         with path.open("rb") as handle:
@@ -200,6 +222,13 @@ def _read_parts(kind: str, key: str, read: Callable):
             return read(handle, index)
     except Exception:  # damaged: made again by the caller
         return None
+
+
+def _existing_entry(kind: str, key: str) -> Path | None:
+    """The file of the entry under ``kind`` and ``key``, or None when there is none (or the cache is off)."""
+    folder = cache_dir()
+    path = None if folder is None else _entry_path(folder, kind, key)
+    return path if path is not None and path.is_file() else None
 
 
 def _entry_path(folder: Path, kind: str, key: str) -> Path:

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_part, cached_parts, content_key, store_parts
+from .cache import cache_dir, cached_object, cached_part, cached_parts, content_key, store_object, store_parts
 from .errors import CorpusError
 from .memory import trim_heap
-from .text import count_words
+from .text import count_words, part_ends
 
 #: Columns every manifest must have.
 REQUIRED_COLUMNS = ("doc_id", "path", "author", "affiliation", "role", "venue", "date", "title")
@@ -170,12 +170,8 @@ def part_sizes(doc_ids: pd.Series, rows: int | None = None) -> tuple[int, ...]:
     rows = PART_ROWS if rows is None else rows
     values = doc_ids.cat.codes.to_numpy() if isinstance(doc_ids.dtype, pd.CategoricalDtype) else doc_ids.to_numpy()
     ends = [*(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist(), len(values)]
-    sizes, start = [], 0
-    for end in ends:
-        if end - start >= rows or end == len(doc_ids):
-            sizes.append(end - start)
-            start = end
-    return tuple(size for size in sizes if size)
+    chosen = [ends[i] for i in part_ends(ends, rows)]
+    return tuple(size for size in np.diff([0, *chosen]).tolist() if size)
 
 
 @dataclass(frozen=True)
@@ -517,7 +513,7 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     def parse() -> Corpus:
         corpus = _load(manifest_path, rules_path)
         tables = {name: corpus._store.get(name) for name in ("paragraphs", "audit")}
-        cached_object("audit", key, lambda: tables["audit"])
+        store_object("audit", key, tables["audit"])
         store_parts("paragraphs", key, corpus._store.slices())
         # held here, not pickled: the cached corpus is its pieces and where to find the rest
         return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash,

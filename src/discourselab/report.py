@@ -382,7 +382,7 @@ def _fork_pool(workers: int) -> ProcessPoolExecutor | None:
 
 
 def warm_cache(corpus: Corpus, by: list[str], seed: int, jobs: int) -> None:
-    """Build the term counts every notebook reads (with and without the glossary) into the cache, whole and in parts.
+    """Build the term counts every notebook reads (with and without the glossary) into the cache, in parts.
 
     Notebooks that run at the same time would otherwise each build them. Done
     in forked processes (``jobs`` at a time), where the platform can fork, so
@@ -406,10 +406,7 @@ def _build_counts(corpus: Corpus, by: list[str], seed: int, changes: dict) -> No
     from .study import Study
 
     with patch.dict(os.environ, {progress_env.ENV: "0"}):
-        study = Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes))
-        for _ in study.count_parts():  # made, and stored in parts too for the analyses that read a part at a time
-            pass
-        study.pairs  # and the run pairs apart, for the phrase finder
+        Study(corpus, corpus.manifest_path.parent, by, seed, Settings(**changes)).make_counts()
 
 
 def _write_run_json(out_dir: Path, corpus: Corpus, parameters: dict, steps: dict, starts: dict,

@@ -10,14 +10,15 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_parts, cached_table, digest, store_parts, stored_parts
+from .cache import (cache_dir, cached_parts, cached_table, digest, store_object, store_parts, stored_object,
+                    stored_parts)
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
 from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, cosine_table, grouping_tests, similarity_pairs,
                          tfidf_from_tokens)
-from .text import Settings, TextPipeline
+from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
 MAX_PAIR_GROUPS = 6
@@ -37,6 +38,7 @@ class Study:
     seed: int = 0
     settings: Settings = field(default_factory=Settings)
     _variants: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _held: list | None = field(default=None, init=False, repr=False, compare=False)  # count parts held in memory
 
     @cached_property
     def pipeline(self) -> TextPipeline:
@@ -58,61 +60,78 @@ class Study:
         return cached_table("tokens", self.key, build)
 
     @cached_property
-    def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        def build() -> tuple[pd.DataFrame, pd.DataFrame]:
-            # the texts a part at a time: when the cache has them, never all held at once
-            return self.pipeline.count_table(
-                self.corpus.paragraph_parts(),
-                progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
-
-        return cached_object("counts", self.key, build)
-
-    @property
     def counts(self) -> pd.DataFrame:
-        """Term counts per paragraph (see :meth:`TextPipeline.count_table`).
+        """Term counts per paragraph (see :meth:`TextPipeline.count_table`): :meth:`count_parts` joined.
 
         Made in one pass over the texts with :attr:`pairs`, and cached on disk
-        by the content hash of the paragraphs and of the text settings with
-        their word lists (see :mod:`discourselab.cache`).
+        in parts by the content hash of the paragraphs and of the text settings
+        with their word lists (see :mod:`discourselab.cache`). The analyses
+        read :meth:`count_parts` instead, so as never to hold all of it.
         """
-        return self._counted[0]
+        return join_count_parts(self.count_parts())
 
     def count_parts(self) -> Parts:
         """The rows of :attr:`counts` a part of whole pieces at a time (at least ``COUNT_PART_ROWS`` rows, but the last).
 
         For an analysis that sums over pieces (TF-IDF, term totals), so that it
-        holds one part of the counts, not all of them. The parts are cached
-        apart from :attr:`counts`, each read when it is reached, its
-        ``paragraph_id`` categories only its own paragraphs. When the cache
-        has no parts, :attr:`counts` is read (and held after) and its parts are
-        stored. Without a cache, or when the counts are held, the parts are
-        views of the held table.
+        holds one part of the counts, not all of them. The texts are counted
+        into parts (:meth:`TextPipeline.count_parts`) that are stored in the
+        cache, each read when it is reached; its ``paragraph_id`` categories are
+        only its own paragraphs. Without a cache the parts are held; when
+        :attr:`counts` is held, they are views of its rows.
         """
         return Parts(self._count_parts)
 
     def _count_parts(self) -> Iterator[pd.DataFrame]:
+        if self._held is not None:
+            return iter(self._held)
+        if "counts" in self.__dict__:
+            return table_slices(self.counts, part_sizes(self.counts["doc_id"], COUNT_PART_ROWS))
         stored = stored_parts("count-parts", self.key)
-        if stored is None or "_counted" in self.__dict__:
-            return self._count_slices(store=stored is None and cache_dir() is not None)
-        # a part the cache lost meanwhile: from the whole table, its parts stored again
-        return cached_parts("count-parts", self.key, stored, lambda: self._count_slices(store=True))
+        if stored is None:
+            stored = self._count()
+            if self._held is not None:  # no cache
+                return iter(self._held)
+        # a part the cache lost meanwhile: the texts are counted again, and the parts held
+        return cached_parts("count-parts", self.key, stored, self._recount)
 
-    def _count_slices(self, store: bool) -> Iterator[pd.DataFrame]:
-        """The held count table's parts (views of its rows); stored in the cache first if ``store``."""
-        counts = self.counts
-        sizes = part_sizes(counts["doc_id"], COUNT_PART_ROWS)
-        if store:  # each part with its own paragraphs' names only (a slice keeps the whole table's)
-            store_parts("count-parts", self.key, (part.assign(paragraph_id=part["paragraph_id"].cat.remove_unused_categories())
-                                                  for part in table_slices(counts, sizes)))
-        yield from table_slices(counts, sizes)
+    def _count(self, keep: bool = False) -> int:
+        """Count the texts, a part of the paragraphs at a time; the number of count parts.
+
+        The parts are stored in the cache, with the run pairs (:attr:`pairs`).
+        Without a cache, or with ``keep``, the parts are also held.
+        """
+        parts, pairs = self.pipeline.count_parts(
+            self.corpus.paragraph_parts(), COUNT_PART_ROWS,
+            progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
+        self.__dict__["pairs"] = pairs
+        if keep or cache_dir() is None:
+            parts = self._held = list(parts)
+        store_object("pairs", self.key, pairs)
+        return store_parts("count-parts", self.key, parts)
+
+    def make_counts(self) -> None:
+        """Count the texts into the cache (the count parts and the run pairs) unless it has them; held without a cache."""
+        if self._held is None and (cache_dir() is None or stored_parts("count-parts", self.key) is None):
+            self._count()
+        self.pairs
+
+    def _recount(self) -> list[pd.DataFrame]:
+        """The count parts made again and held (their cache entry was lost), and stored again."""
+        self._count(keep=True)
+        return self._held
 
     @cached_property
     def pairs(self) -> pd.DataFrame:
         """Adjacent terms in runs, for the phrase finder (see :func:`discourselab.phrases.run_pairs`).
 
-        Made with :attr:`counts`, and cached apart too, so that they can be read without the counts.
+        Made with the term counts, and cached apart, so that they can be read without them.
         """
-        return cached_object("pairs", self.key, lambda: self._counted[1])
+        pairs = stored_object("pairs", self.key)
+        if pairs is None:
+            self._count()  # sets them
+            pairs = self.__dict__["pairs"]
+        return pairs
 
     def release(self) -> None:
         """Let go of the loaded term counts, token table and texts, when the cache can give them again.
@@ -123,8 +142,9 @@ class Study:
         go back to the system (:meth:`Corpus.release <discourselab.corpus.Corpus.release>` trims the heap).
         """
         if cache_dir() is not None:
-            for name in ("_counted", "tokens", "pairs"):
+            for name in ("counts", "tokens", "pairs"):
                 self.__dict__.pop(name, None)
+            self._held = None
         self.corpus.release()
 
     def tokens_of(self, paragraph_ids) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from scipy.sparse import csr_matrix
 
 from . import config
 from .errors import CorpusError
-from .memory import gc_paused, trim_heap
+from .memory import gc_paused
 
 # One character for one character, so that offsets in the folded text are offsets in the original.
 _TYPOGRAPHY = str.maketrans({
@@ -149,6 +149,9 @@ CHUNK_TEXTS = 2000
 
 #: Codes a categorical's remapping rewrites at a time when it works in place.
 REMAP_ROWS = 1 << 20
+
+#: Run pairs counted chunk by chunk are summed whenever this many are held unsummed.
+PAIR_ROWS = 1 << 20
 
 #: Columns of the token table, in order.
 TOKEN_COLUMNS = ["doc_id", "paragraph_id", "position", "token", "term", "words", "start", "end"]
@@ -586,11 +589,12 @@ class TextPipeline:
         The tokens come from :meth:`_encode`, which gives what :meth:`counted`
         gives, for a chunk of paragraphs at once, as arrays: on the 1x benchmark
         corpus (2M words) 1.5 s instead of 2.9 s, without the glossary.
+        :meth:`count_parts` gives the same table a part at a time.
 
         Parameters
         ----------
         paragraphs : DataFrame or iterable of DataFrame
-            With ``doc_id``, ``paragraph_id`` and ``text`` (as from ``load_corpus``);
+            With ``doc_id``, ``paragraph_id`` (unique) and ``text`` (as from ``load_corpus``);
             or such tables one after another, e.g. a corpus's
             :meth:`~discourselab.corpus.Corpus.paragraph_parts`, so that the
             texts are read a part at a time and never held all at once (at 31M
@@ -611,40 +615,77 @@ class TextPipeline:
             :func:`discourselab.phrases.run_pairs` of the token table, counted
             chunk by chunk: ``first``, ``second`` (missing: the end of a run), ``count``.
         """
+        parts, pairs = self.count_parts(paragraphs, progress=progress, chunk=chunk)
+        return next(parts), pairs
+
+    def count_parts(self, paragraphs, rows: int | None = None, *, progress=None,
+                    chunk: int = 2000) -> tuple[Iterator[pd.DataFrame], pd.DataFrame]:
+        """:meth:`count_table`'s rows a part of whole pieces at a time, and the run pairs.
+
+        The texts are counted before this returns; each chunk's rows wait in a
+        temporary file (20 bytes a row; in the cache folder, see
+        :func:`~discourselab.cache.cache_dir`), so that the whole table is never
+        held, and each part is put together as it is read. A part has at least
+        ``rows`` rows (one part when None), but the last; its ``paragraph_id``
+        categories are its own paragraphs only, while every part has all the
+        pieces and terms as ``doc_id`` and ``term`` categories. Joined with
+        :func:`join_count_parts`, the parts are :meth:`count_table`'s table,
+        index included.
+
+        Returns
+        -------
+        parts : iterator of DataFrame
+            Read once (a generator).
+        pairs : DataFrame
+            As :meth:`count_table`'s.
+        """
         from .frequency import sum_by_key
 
         codes: dict[str, dict] = {}
-        columns: dict[str, list] = {c: [] for c in COUNT_COLUMNS}
-        pair_parts = []
+        spill = _SpilledColumns(COUNT_COLUMNS)
+        first_rows, paragraph_docs, pair_parts = [], [], _PairTotals()
         for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
             para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
             keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
-            first_para = int(para[0]) if len(para) else 0
-            para_doc = np.zeros(int(para.max(initial=first_para)) - first_para + 1, dtype=np.int32)
-            para_doc[para - first_para] = arrays["doc_id"]
-            # each chunk's rows as int32 columns (20 bytes a row), joined column by column below
-            for name, values in (("doc_id", para_doc[(keys >> 32) - first_para]),
-                                 ("paragraph_id", keys >> 32), ("term", (keys & 0xFFFFFFFF) - 1),
-                                 ("count", count), ("words", words)):
-                columns[name].append(values.astype(np.int32))
-            pair_parts.append(sum_by_key(run_pair_keys(para, term))[:2])
+            known = sum(map(len, paragraph_docs))  # the chunk's paragraphs are numbered from here on
+            docs = arrays["paragraph docs"]
+            if len(codes["paragraph_id"]) != known + len(docs):
+                raise ValueError("paragraph ids must be unique")
+            row_paragraph = keys >> 32
+            first_rows.append(spill.rows + np.searchsorted(row_paragraph, np.arange(known, known + len(docs))))
+            paragraph_docs.append(docs)
+            spill.add({"doc_id": docs[row_paragraph - known], "paragraph_id": row_paragraph,
+                       "term": (keys & 0xFFFFFFFF) - 1, "count": count, "words": words})
+            pair_parts.add(*sum_by_key(run_pair_keys(para, term))[:2])
         terms = [v for v in codes["term"] if v is not None]
-        categories = {"doc_id": list(codes["doc_id"]), "paragraph_id": list(codes["paragraph_id"]), "term": terms}
-        table = {}
-        for name, parts in columns.items():
-            whole = np.concatenate(parts) if parts else np.zeros(0, np.int32)
-            parts.clear()  # one column's chunks and its whole array at a time
-            trim_heap()  # the chunks' pages: else they stay resident beside the whole columns
-            table[name] = _sorted_categorical(whole, categories[name], in_place=True) if name in categories else whole
-        counts = pd.DataFrame(table, copy=False)
-        keys = np.concatenate([p[0] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
-        weights = np.concatenate([p[1] for p in pair_parts]) if pair_parts else np.zeros(0, np.int64)
-        pair_parts.clear()
-        keys, _, count = sum_by_key(keys, weights)
+        keys, count = pair_parts.totals()
         first, second = split_pair_keys(keys)
-        pairs = pd.DataFrame({"first": _sorted_categorical(first, terms),
-                              "second": _sorted_categorical(second, terms), "count": count})
-        return counts, _sorted_pairs(pairs)
+        pairs = _sorted_pairs(pd.DataFrame({"first": _sorted_categorical(first, terms),
+                                            "second": _sorted_categorical(second, terms), "count": count}))
+        docs = np.concatenate(paragraph_docs) if paragraph_docs else np.zeros(0, np.int32)
+        starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]]) if len(docs) else np.zeros(0, np.intp)
+        piece_ends = np.r_[starts[1:], len(docs)]  # in paragraphs
+        row_ends = np.r_[np.concatenate(first_rows) if first_rows else np.zeros(0, np.int64), spill.rows][piece_ends]
+        ends = [int(i) for i in part_ends(row_ends.tolist(), rows)]
+        sorting = {"doc_id": _sorting(list(codes["doc_id"])), "term": _sorting(terms)}  # the same in every part
+        names = list(codes["paragraph_id"])
+        del codes, first_rows, paragraph_docs
+
+        def parts() -> Iterator[pd.DataFrame]:
+            with spill:
+                row, paragraph = 0, 0
+                for end in ends:
+                    stop, last = int(row_ends[end]), int(piece_ends[end])
+                    table = spill.read(row, stop)
+                    for name, (rank, dtype) in sorting.items():
+                        table[name] = _remapped(table[name], rank, dtype)
+                    table["paragraph_id"] -= paragraph
+                    table["paragraph_id"] = _sorted_categorical(table["paragraph_id"], names[paragraph:last],
+                                                                in_place=True)
+                    yield pd.DataFrame(table, index=pd.RangeIndex(row, stop), copy=False)
+                    row, paragraph = stop, last
+
+        return parts(), pairs
 
     def _token_chunks(self, paragraphs, codes: dict, progress, chunk: int, make=None):
         """The token table's columns as int32 arrays, ``chunk`` paragraphs at a time (of a table, or of each of its parts).
@@ -694,12 +735,17 @@ class TextPipeline:
         return {c: np.asarray(v, dtype=np.int32) for c, v in columns.items()}
 
     def _count_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
-        """``doc_id``, ``paragraph_id``, ``term`` and ``words`` of :meth:`_token_chunk`, from :meth:`_encode`."""
+        """``doc_id``, ``paragraph_id``, ``term`` and ``words`` of :meth:`_token_chunk`, from :meth:`_encode`.
+
+        And ``paragraph docs``: each paragraph's ``doc_id`` code, one per row of ``rows``.
+        """
         term, words, text = self._encode(rows["text"].tolist())
         columns = {"words": words}
         for name in ("doc_id", "paragraph_id"):
             named = codes[name]
-            columns[name] = np.array([named.setdefault(v, len(named)) for v in rows[name]], dtype=np.int32)[text]
+            columns[name] = np.array([named.setdefault(v, len(named)) for v in rows[name]], dtype=np.int32)
+        columns["paragraph docs"] = columns["doc_id"]  # each paragraph's piece, also of one without tokens
+        columns["doc_id"], columns["paragraph_id"] = columns["doc_id"][text], columns["paragraph_id"][text]
         columns["term"] = self._first_seen_codes(term, codes)
         return columns
 
@@ -1052,21 +1098,140 @@ def _sorted_categorical(codes: np.ndarray, categories: list[str], in_place: bool
     With ``in_place`` the int32 ``codes`` are overwritten with the new ones, a
     slice at a time, instead of being copied whole.
     """
+    rank, dtype = _sorting(categories)
+    if in_place:
+        return _remapped(codes, rank, dtype)
+    return pd.Categorical.from_codes(rank[codes], dtype=dtype)
+
+
+def _sorting(categories: list[str]) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """Each code's new code, categories sorted (its last entry, for -1, stays -1), and the sorted categories' dtype."""
     order = np.argsort(np.asarray(categories, dtype=object), kind="stable") if categories else np.zeros(0, np.intp)
     rank = np.empty(len(categories) + 1, dtype=np.int32)
     rank[order] = np.arange(len(categories), dtype=np.int32)
     rank[-1] = -1  # code -1 (missing) indexes the last slot
-    if in_place:
-        for start in range(0, len(codes), REMAP_ROWS):
-            codes[start:start + REMAP_ROWS] = rank[codes[start:start + REMAP_ROWS]]
-    else:
-        codes = rank[codes]
-    return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
+    return rank, pd.CategoricalDtype([categories[i] for i in order])
+
+
+def _remapped(codes: np.ndarray, rank: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """int32 ``codes`` renumbered by :func:`_sorting`'s ``rank`` in place, a slice at a time, as a categorical."""
+    for start in range(0, len(codes), REMAP_ROWS):
+        codes[start:start + REMAP_ROWS] = rank[codes[start:start + REMAP_ROWS]]
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def table_parts(table) -> Iterable[pd.DataFrame]:
     """A table, or tables one after another (e.g. :meth:`~discourselab.corpus.Corpus.paragraph_parts`), as parts."""
     return [table] if isinstance(table, pd.DataFrame) else table
+
+
+def part_ends(ends: list[int], rows: int | None) -> list[int]:
+    """Which pieces end a part: parts of whole pieces, each of at least ``rows`` rows but the last (None: one part).
+
+    ``ends`` are the pieces' end rows, in order (one past each piece's last
+    row). Returns the indexes in ``ends`` of the pieces that end a part; the
+    last piece always does, and pieces without rows at the end join the part before.
+    """
+    chosen, start = [], 0
+    for i, end in enumerate(ends):
+        if chosen and i == len(ends) - 1 and end == start:  # last pieces without rows: in the part before
+            chosen[-1] = i
+        elif (rows is not None and end - start >= rows) or i == len(ends) - 1:
+            chosen.append(i)
+            start = end
+    return chosen
+
+
+class _SpilledColumns:
+    """int32 columns written a chunk of rows at a time to a temporary file, and read back by rows.
+
+    A chunk's columns follow one another in the file; ``read`` fills each
+    column of a range of rows straight from the chunks that hold it. The file
+    is in the cache folder (on disk: a system's temporary folder may be held
+    in memory), or the temporary folder without a cache, and is deleted when
+    closed (it has no name in the folder).
+    """
+
+    def __init__(self, names: list[str]):
+        import tempfile
+
+        from .cache import cache_dir
+
+        folder = cache_dir()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.names, self.file = names, tempfile.TemporaryFile(dir=folder)
+        self.starts, self.offsets = [0], []  # each chunk's first row (then the end) and place in the file
+
+    @property
+    def rows(self) -> int:
+        return self.starts[-1]
+
+    def add(self, columns: dict[str, np.ndarray]) -> None:
+        self.offsets.append(self.file.tell())
+        for name in self.names:
+            self.file.write(np.ascontiguousarray(columns[name], dtype=np.int32).data)
+        self.starts.append(self.starts[-1] + len(columns[self.names[0]]))
+
+    def read(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Rows ``start`` to ``stop`` (excluded) of each column."""
+        table = {name: np.empty(stop - start, dtype=np.int32) for name in self.names}
+        first = max(int(np.searchsorted(self.starts, start, side="right")) - 1, 0)
+        for chunk in range(first, len(self.offsets)):
+            begin, end = self.starts[chunk], self.starts[chunk + 1]
+            if begin >= stop:
+                break
+            low, high = max(start, begin), min(stop, end)
+            for i, name in enumerate(self.names):
+                self.file.seek(self.offsets[chunk] + 4 * (i * (end - begin) + low - begin))
+                self.file.readinto(table[name][low - start:high - start])
+        return table
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
+
+
+class _PairTotals:
+    """Run-pair keys and counts added a chunk at a time, summed by key whenever ``PAIR_ROWS`` are held unsummed."""
+
+    def __init__(self):
+        self.keys, self.counts, self.held = [], [], 0
+
+    def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        self.keys.append(keys)
+        self.counts.append(counts)
+        self.held += len(keys)
+        if self.held > PAIR_ROWS and len(self.keys) > 1:
+            self.keys, self.counts = ([a] for a in self.totals())
+            self.held = len(self.keys[0])
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct keys (sorted) and the sum of each one's counts."""
+        from .frequency import sum_by_key
+
+        keys = np.concatenate(self.keys) if self.keys else np.zeros(0, np.int64)
+        counts = np.concatenate(self.counts) if self.counts else np.zeros(0, np.int64)
+        keys, _, counts = sum_by_key(keys, counts)
+        return keys, counts
+
+
+def join_count_parts(parts) -> pd.DataFrame:
+    """:meth:`TextPipeline.count_parts`' parts as one table: :meth:`~TextPipeline.count_table`'s, index included.
+
+    Their ``paragraph_id`` categories (each part's own paragraphs) are joined, sorted.
+    """
+    from pandas.api.types import union_categoricals
+
+    parts = list(parts)
+    if not parts:
+        raise ValueError("no parts to join")
+    paragraphs = union_categoricals([part["paragraph_id"] for part in parts], sort_categories=True)
+    table = pd.concat([part.drop(columns="paragraph_id") for part in parts])
+    table.insert(COUNT_COLUMNS.index("paragraph_id"), "paragraph_id", paragraphs)
+    return table
 
 
 def rereadable(tables):
