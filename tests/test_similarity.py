@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.sparse import csr_matrix
 
 from discourselab import load_corpus
 from discourselab.io import write_csv
@@ -20,6 +21,20 @@ def test_cosine_by_hand():
     assert table.loc["x", "y"] == pytest.approx(0.5)
     assert table.loc["x", "z"] == pytest.approx(0.0)
     assert table.loc["y", "z"] == pytest.approx(1 / np.sqrt(2))
+
+
+@pytest.mark.parametrize("cells", [1, 7, 10**6])
+def test_cosine_a_block_of_rows_at_a_time_is_scikit_learns(cells, monkeypatch):
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from discourselab import similarity
+
+    monkeypatch.setattr(similarity, "COSINE_CELLS", cells)  # sparse: blocks of 1, 1 and all 9 rows
+    dense = np.random.default_rng(3).poisson(0.7, size=(9, 12))
+    dense[4] = 0  # a row of zeros: 0 with every row, itself included
+    for matrix in (dense, csr_matrix(dense), dense.astype(np.float32)):
+        np.testing.assert_array_equal(similarity.cosine_matrix(matrix), cosine_similarity(matrix))
+    assert similarity.cosine_matrix(dense.astype(np.float32)).dtype == np.float32
 
 
 def test_burrows_delta_three_texts_by_hand():
@@ -101,7 +116,6 @@ def test_clustering_orders_close_pieces_together():
 
 def test_cosine_clustering_equals_scipy_on_the_dense_rows():
     from scipy.cluster.hierarchy import linkage
-    from scipy.sparse import csr_matrix
     from scipy.spatial.distance import pdist, squareform
 
     rng = np.random.default_rng(3)

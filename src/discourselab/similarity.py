@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import cdist, pdist, squareform
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, issparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.preprocessing import normalize
+from sklearn.utils import check_array
+from sklearn.utils.extmath import safe_sparse_dot
 
 from .frequency import group_of, group_terms, plain, row_counts
 from .text import doc_texts, rereadable, table_parts, word_tokens
@@ -28,6 +30,8 @@ GEMM_PIECES = 200
 GEMM_GROUPS = 64
 #: Rows of the token or count table that :func:`term_counts` turns into a matrix at a time.
 TERM_ROWS = 2_000_000
+#: Similarities :func:`cosine_matrix` computes at a time (a block of rows against all of them).
+COSINE_CELLS = 1 << 22
 #: The keys of each :func:`grouping_tests` result.
 GROUPING_TEST_COLUMNS = ["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"]
 
@@ -184,8 +188,27 @@ def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
 
 
 def cosine_table(matrix, names: list[str]) -> pd.DataFrame:
-    """Cosine similarity of every pair of rows, as a square DataFrame."""
-    return pd.DataFrame(cosine_similarity(matrix), index=names, columns=names)
+    """Cosine similarity of every pair of rows, as a square DataFrame (see :func:`cosine_matrix`)."""
+    return pd.DataFrame(cosine_matrix(matrix), index=names, columns=names, copy=False)
+
+
+def cosine_matrix(matrix) -> np.ndarray:
+    """scikit-learn's ``cosine_similarity`` of the rows with each other, a block of rows at a time.
+
+    The same numbers: the rows are normalized once, and for a sparse matrix
+    each block's product with all of them (about ``COSINE_CELLS``
+    similarities) is written into the square result. The whole product would
+    first be made sparse, then dense: at 3,792 pieces 14 million entries, 236
+    MB above the result, against about 50 MB for a block. A dense matrix is
+    multiplied whole (its product is made in place, and blocks could round otherwise).
+    """
+    unit = normalize(check_array(matrix, accept_sparse="csr", dtype=[np.float64, np.float32]))
+    n = unit.shape[0]
+    square = np.empty((n, n), dtype=unit.dtype)
+    rows = max(1, COSINE_CELLS // max(n, 1)) if issparse(unit) else max(n, 1)
+    for start in range(0, n, rows):
+        square[start:start + rows] = safe_sparse_dot(unit[start:start + rows], unit.T, dense_output=True)
+    return square
 
 
 def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
@@ -288,7 +311,7 @@ def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarr
     elif not hasattr(matrix, "toarray") and np.ndim(matrix) == 1:
         distance = np.asarray(matrix, dtype=float)
     elif metric == "cosine":
-        distance = squareform(1.0 - cosine_similarity(matrix), checks=False)
+        distance = squareform(1.0 - cosine_matrix(matrix), checks=False)
     else:
         dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
         return linkage(pdist(dense, metric=metric), method=method)
