@@ -35,8 +35,8 @@ from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 pieces = study.pieces.set_index("doc_id", drop=False)
-# Burrows' Delta (similarity.burrows_delta; cached) reads every text: it comes first, before the term counts are loaded
-delta = study.delta(mfw)
+# Burrows' Delta (similarity.burrows_delta) reads every text: made and cached first, while little is held; read back below
+study.delta(mfw)
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
@@ -81,8 +81,7 @@ display(Markdown(
 names = study.pieces["doc_id"].tolist()
 cosine = study.piece_cosine()  # of the pieces' TF-IDF
 study.release()  # the counts and texts are done with (they stay in the cache)
-pairs = similarity_pairs(cosine, delta, study.pieces)
-del delta  # its square table: the pairs hold its values
+pairs = similarity_pairs(cosine, study.delta(mfw), study.pieces)  # Delta's square table let go of once the pairs hold it
 write_table(pairs, "similarity", study.out_dir)
 # the pairs' columns are the condensed distances SciPy takes (cosine distance: 1 - similarity)
 topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pairs["delta"].to_numpy())

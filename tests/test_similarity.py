@@ -245,7 +245,17 @@ def test_similarity_pairs_name_the_pieces_in_any_order_of_the_square_tables(tmp_
     square = pd.DataFrame(np.zeros((30, 30)), index=ids, columns=ids)
     square.iloc[:, :] = np.add.outer(np.arange(30), np.arange(30) * 100.0)
     shuffled = square.iloc[::-1, ::-1]
+    made = similarity_pairs(square, square * 2, pieces)
+    assert made["cosine"].tolist() == [square.loc[x, y] for x, y in zip(made["piece_a"], made["piece_b"])]  # a's row
+    assert made["delta"].tolist() == [2 * square.loc[x, y] for x, y in zip(made["piece_a"], made["piece_b"])]
     assert similarity_pairs(shuffled, shuffled, pieces).equals(similarity_pairs(square, square, pieces))
+    # the same group: by value, never where one is missing
+    pieces = pieces.assign(role=["x", "y", None, np.nan, "x", "y"] * 5)
+    role = pieces.set_index("doc_id")["role"]
+    made = similarity_pairs(square, square, pieces)
+    assert made["same_role"].tolist() == [pd.notna(role[x]) and role[x] == role[y]
+                                          for x, y in zip(made["piece_a"], made["piece_b"])]
+    assert 0 < made["same_role"].sum() < len(made)
     # written as text, the names are the pieces' names
     write_csv(pairs, tmp_path / "pairs.csv")
     text = pd.read_csv(tmp_path / "pairs.csv")

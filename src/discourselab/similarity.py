@@ -328,18 +328,22 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
         ``piece_a``, ``piece_b`` (manifest order; categoricals over the pieces'
         ids, so that millions of pairs hold codes, not names), ``cosine`` (TF-IDF cosine
         similarity), ``delta`` (Burrows' Delta), and ``same_COLUMN`` (bool) for
-        each of ``columns`` found in the pieces table.
+        each of ``columns`` found in the pieces table (False where either value is missing).
     """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
     a, b = pair_positions(len(ids))
-    table = {"piece_a": pd.Categorical.from_codes(a, categories=ids),
-             "piece_b": pd.Categorical.from_codes(b, categories=ids),
-             "cosine": _square(cosine, ids)[a, b], "delta": _square(delta, ids)[a, b]}
+    table = pd.DataFrame({"piece_a": pd.Categorical.from_codes(a, categories=ids),
+                          "piece_b": pd.Categorical.from_codes(b, categories=ids)}, copy=False)
+    # a column at a time, each its own block (built together, the floats would be copied into one);
+    # the values above each square's diagonal, row by row, are the pairs in this order
+    table["cosine"] = squareform(_square(cosine, ids), checks=False)
+    table["delta"] = squareform(_square(delta, ids), checks=False)
     for column in (c for c in columns if c in meta):
-        values = meta.loc[ids, column].to_numpy()
-        table[f"same_{column}"] = values[a] == values[b]
-    return pd.DataFrame(table, copy=False)
+        codes = pd.factorize(meta.loc[ids, column])[0].astype(a.dtype)  # -1: missing
+        first = codes[a]
+        table[f"same_{column}"] = (first == codes[b]) & (first >= 0)
+    return table
 
 
 def pair_positions(n: int) -> tuple[np.ndarray, np.ndarray]:
