@@ -30,7 +30,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, cluster, distinctive_terms, similarity_pairs
+from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, cluster, distinctive_terms
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -79,9 +79,8 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
-cosine = study.piece_cosine()  # of the pieces' TF-IDF
+pairs = study.similarity_pairs(mfw)  # the cosine of the pieces' TF-IDF, and Delta; no square table is kept
 study.release()  # the counts and texts are done with (they stay in the cache)
-pairs = similarity_pairs(cosine, study.delta(mfw), study.pieces)  # Delta's square table let go of once the pairs hold it
 write_table(pairs, "similarity", study.out_dir)
 # the pairs' columns are the condensed distances SciPy takes (cosine distance: 1 - similarity)
 topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pairs["delta"].to_numpy())
@@ -90,9 +89,9 @@ topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pair
 from scipy.cluster.hierarchy import leaves_list
 
 order = [names[i] for i in leaves_list(topic_tree)]
-fig = plots.plot_similarity(cosine, order=order, groups=pieces[group], title="cosine similarity (TF-IDF)")
+fig = plots.plot_similarity(PairSquare(pairs, "cosine"), order=order, groups=pieces[group],
+                            title="cosine similarity (TF-IDF)")
 show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
-del cosine  # its square table: the pairs hold its values
 closest = pairs.nlargest(3, "cosine")
 display(Markdown(
     f"Cosine similarities between pieces range from {pairs['cosine'].min():.2f} to {pairs['cosine'].max():.2f} "

@@ -261,3 +261,38 @@ def test_similarity_pairs_name_the_pieces_in_any_order_of_the_square_tables(tmp_
     text = pd.read_csv(tmp_path / "pairs.csv")
     assert text["piece_a"].tolist() == pairs["piece_a"].tolist()
     np.testing.assert_allclose(text["cosine"], pairs["cosine"], rtol=1e-9)
+
+
+def test_pairs_from_condensed_values_and_a_pair_column_seen_as_the_square():
+    from discourselab import plots
+    from discourselab.similarity import PairSquare, condensed
+
+    n = 9
+    ids = [f"p{i}" for i in range(n)]
+    pieces = pd.DataFrame({"doc_id": ids, "role": list("abcabcabc")})
+    values = np.random.default_rng(5).random((n, n))
+    square = pd.DataFrame((values + values.T) / 2, index=ids, columns=ids)
+    upper = condensed(square.iloc[::-1, ::-1], ids)  # in the pieces' order, whatever the table's
+    assert upper.tolist() == [square.iloc[i, j] for i in range(n) for j in range(i + 1, n)]
+    pairs = similarity_pairs(upper, 2 * upper, pieces)
+    pd.testing.assert_frame_equal(pairs, similarity_pairs(square, 2 * square, pieces))
+    assert np.shares_memory(pairs["cosine"].to_numpy(), upper)  # used as given
+    with pytest.raises(ValueError, match="delta: 35 values for 36 pairs of 9 pieces"):
+        similarity_pairs(upper, upper[1:], pieces)
+    seen = PairSquare(pairs, "delta")
+    expected = 2 * square.to_numpy()
+    np.fill_diagonal(expected, np.nan)
+    np.testing.assert_array_equal(seen.to_numpy(), expected)
+    np.testing.assert_array_equal(seen[[4, 0, 8]], expected[[4, 0, 8]])
+    assert len(seen) == n and seen.index.tolist() == ids
+    # the heatmap of the column is that of the square, labelled or in block means
+    order = [ids[i] for i in np.random.default_rng(6).permutation(n)]
+    for cells, labelled in ((1000, 60), (4, 3)):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(plots, "MAX_CELLS", cells)
+            patch.setattr(plots, "MAX_LABELLED", labelled)
+            images = [plots.plot_similarity(t, order=order).axes[0].get_images()[0].get_array()
+                      for t in (2 * square, seen)]
+        np.testing.assert_array_equal(np.ma.filled(images[0], -1), np.ma.filled(images[1], -1))
+    with pytest.raises(ValueError, match="every pair of pieces once"):
+        PairSquare(pairs.iloc[1:], "cosine")

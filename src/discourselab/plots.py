@@ -357,16 +357,21 @@ def block_means(values: np.ndarray, most: int, order: np.ndarray | None = None,
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan), step
 
 
-def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, groups: pd.Series | None = None,
+def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series | None = None,
                     title: str = "cosine similarity", cmap: str = "viridis") -> plt.Figure:
-    """Heatmap of a square similarity (or distance) table, rows in ``order``, group colours on the labels."""
+    """Heatmap of a square similarity (or distance) table, rows in ``order``, group colours on the labels.
+
+    ``table`` is a square DataFrame, or a column of the pairs of pieces seen as
+    one (:class:`~discourselab.similarity.PairSquare`: no square is held).
+    """
     order = order or list(table.index)
     at = table.index.get_indexer(order)
     if (at < 0).any():
         raise KeyError(f"not in the table: {[o for o, i in zip(order, at) if i < 0]}")
+    square = table.to_numpy(dtype=float) if isinstance(table, pd.DataFrame) else table  # rows taken as needed
     # the diagonal (each piece with itself) is left out: it would swamp the scale
     if len(order) > MAX_LABELLED:
-        values, step = block_means(table.to_numpy(dtype=float), MAX_CELLS, order=at, diagonal=False)
+        values, step = block_means(square, MAX_CELLS, order=at, diagonal=False)
         fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
         image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values),
                           interpolation="nearest")
@@ -377,7 +382,7 @@ def plot_similarity(table: pd.DataFrame, *, order: list[str] | None = None, grou
         fig.colorbar(image, ax=ax, shrink=0.7, label=title)
         ax.set_title(title, fontsize=10)
         return fig
-    values = table.to_numpy(dtype=float)[np.ix_(at, at)]  # a copy, in order
+    values = square[at][:, at]  # a copy, in order
     np.fill_diagonal(values, np.nan)
     size = 0.45 * len(order) + 2.5
     fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")

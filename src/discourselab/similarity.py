@@ -318,9 +318,13 @@ def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarr
     return linkage(np.clip(distance, 0.0, None), method=method)  # rounding: -1e-16
 
 
-def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataFrame,
+def similarity_pairs(cosine, delta, pieces: pd.DataFrame,
                      columns: tuple[str, ...] = ("author", "role", "file")) -> pd.DataFrame:
     """Long table of every pair of pieces.
+
+    ``cosine`` and ``delta`` are square tables (indexed by ``doc_id`` both
+    ways, in any order), or their :func:`condensed` values in the pieces'
+    order (used as they are, not copied).
 
     Returns
     -------
@@ -333,17 +337,61 @@ def similarity_pairs(cosine: pd.DataFrame, delta: pd.DataFrame, pieces: pd.DataF
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
     a, b = pair_positions(len(ids))
-    table = pd.DataFrame({"piece_a": pd.Categorical.from_codes(a, categories=ids),
-                          "piece_b": pd.Categorical.from_codes(b, categories=ids)}, copy=False)
-    # a column at a time, each its own block (built together, the floats would be copied into one);
-    # the values above each square's diagonal, row by row, are the pairs in this order
-    table["cosine"] = squareform(_square(cosine, ids), checks=False)
-    table["delta"] = squareform(_square(delta, ids), checks=False)
+    tables = [pd.DataFrame({"piece_a": pd.Categorical.from_codes(a, categories=ids),
+                            "piece_b": pd.Categorical.from_codes(b, categories=ids)}, copy=False)]
+    # each float column a table of its own, joined without a copy (set as columns or built together, they are copied)
+    for name, values in (("cosine", cosine), ("delta", delta)):
+        values = condensed(values, ids) if isinstance(values, pd.DataFrame) else np.asarray(values)
+        if values.shape != a.shape:
+            raise ValueError(f"{name}: {values.shape[0]} values for {len(a)} pairs of {len(ids)} pieces")
+        tables.append(pd.DataFrame({name: values}, copy=False))
+    same = {}
     for column in (c for c in columns if c in meta):
         codes = pd.factorize(meta.loc[ids, column])[0].astype(a.dtype)  # -1: missing
         first = codes[a]
-        table[f"same_{column}"] = (first == codes[b]) & (first >= 0)
-    return table
+        same[f"same_{column}"] = (first == codes[b]) & (first >= 0)
+    return pd.concat([*tables, pd.DataFrame(same, index=tables[0].index)], axis=1)
+
+
+def condensed(square: pd.DataFrame, ids: list[str]) -> np.ndarray:
+    """A square table's values above the diagonal, rows and columns in the order of ``ids``, row by row.
+
+    Every pair once, in the order of :func:`pair_positions` (SciPy's condensed
+    form): half the square's memory, and what :func:`similarity_pairs` holds.
+    """
+    return squareform(_square(square, ids), checks=False)
+
+
+class PairSquare:
+    """A column of :func:`similarity_pairs` seen as the square table of the pieces, made a few rows at a time.
+
+    For a heatmap of thousands of pieces (:func:`discourselab.plots.plot_similarity`)
+    without the square table (at 3,792 pieces, 115 MB). ``index`` names the
+    pieces; ``square[rows]`` gives those rows (positions) in full, NaN on the
+    diagonal; :meth:`to_numpy` the whole square.
+    """
+
+    def __init__(self, pairs: pd.DataFrame, value: str):
+        self.index = pd.Index(pairs["piece_a"].cat.categories)
+        self.values = pairs[value].to_numpy()
+        self.name = value
+        if len(self.values) != len(self.index) * (len(self.index) - 1) // 2:
+            raise ValueError("the pairs must hold every pair of pieces once (as similarity_pairs makes them)")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        n = len(self.index)
+        rows, columns = np.asarray(rows, dtype=np.int64)[:, None], np.arange(n, dtype=np.int64)[None, :]
+        i, j = np.minimum(rows, columns), np.maximum(rows, columns)
+        at = n * i - i * (i + 1) // 2 + j - i - 1  # pair (i, j), i < j, in the order of pair_positions
+        out = self.values[np.where(i == j, 0, at)].astype(float)
+        out[i == j] = np.nan
+        return out
+
+    def to_numpy(self, dtype=float) -> np.ndarray:
+        return self[np.arange(len(self.index))].astype(dtype)
 
 
 def pair_positions(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
-from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, cosine_table, grouping_tests, similarity_pairs,
-                         tfidf_from_tokens)
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, condensed, cosine_table, grouping_tests,
+                         similarity_pairs, tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -205,13 +205,14 @@ class Study:
         matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
         return cosine_table(matrix, names)
 
-    def piece_similarity(self, mfw: int = 100) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The square tables of the pieces (manifest order): :meth:`piece_cosine` and :meth:`delta`."""
-        return self.piece_cosine(), self.delta(mfw)
-
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' :meth:`piece_similarity`."""
-        return similarity_pairs(*self.piece_similarity(mfw), self.pieces)
+        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' :meth:`piece_cosine` and :meth:`delta`.
+
+        Each square table is let go of once its values are condensed (at 3,792 pieces, 115 MB each).
+        """
+        names = self.pieces["doc_id"].tolist()
+        cosine = condensed(self.piece_cosine(), names)
+        return similarity_pairs(cosine, condensed(self.delta(mfw), names), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
