@@ -644,10 +644,10 @@ class TextPipeline:
         codes: dict[str, dict] = {}
         spill = _SpilledColumns(COUNT_COLUMNS)
         first_rows, paragraph_docs, pair_parts = [], [], _PairTotals()
+        known = 0  # paragraphs numbered so far: a chunk's are numbered from here on
         for arrays in self._token_chunks(paragraphs, codes, progress, chunk, self._count_chunk):
             para, term = arrays["paragraph_id"].astype(np.int64), arrays["term"].astype(np.int64)
             keys, count, words = sum_by_key((para << 32) | (term + 1), arrays["words"])
-            known = sum(map(len, paragraph_docs))  # the chunk's paragraphs are numbered from here on
             docs = arrays["paragraph docs"]
             if len(codes["paragraph_id"]) != known + len(docs):
                 raise ValueError("paragraph ids must be unique")
@@ -657,6 +657,7 @@ class TextPipeline:
             spill.add({"doc_id": docs[row_paragraph - known], "paragraph_id": row_paragraph,
                        "term": (keys & 0xFFFFFFFF) - 1, "count": count, "words": words})
             pair_parts.add(*sum_by_key(run_pair_keys(para, term))[:2])
+            known += len(docs)
         terms = [v for v in codes["term"] if v is not None]
         keys, count = pair_parts.totals()
         first, second = split_pair_keys(keys)
@@ -666,7 +667,7 @@ class TextPipeline:
         starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]]) if len(docs) else np.zeros(0, np.intp)
         piece_ends = np.r_[starts[1:], len(docs)]  # in paragraphs
         row_ends = np.r_[np.concatenate(first_rows) if first_rows else np.zeros(0, np.int64), spill.rows][piece_ends]
-        ends = [int(i) for i in part_ends(row_ends.tolist(), rows)]
+        ends = part_ends(row_ends.tolist(), rows)
         sorting = {"doc_id": _sorting(list(codes["doc_id"])), "term": _sorting(terms)}  # the same in every part
         names = list(codes["paragraph_id"])
         del codes, first_rows, paragraph_docs
