@@ -24,6 +24,7 @@ import csv
 import hashlib
 import json
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ import simplemma
 from scipy.sparse import csr_matrix
 
 from . import config
+from .cache import cache_dir
 from .errors import CorpusError
 from .memory import gc_paused
 
@@ -1154,10 +1156,6 @@ class _SpilledColumns:
     """
 
     def __init__(self, names: list[str]):
-        import tempfile
-
-        from .cache import cache_dir
-
         folder = cache_dir()
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
