@@ -219,6 +219,84 @@ def test_grouping_tests_by_products_equal_the_masks(monkeypatch):
         monkeypatch.setattr(similarity, "GEMM_PIECES", 10_000)
 
 
+def by_masks(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each labelling's within-group sum, by the definition: a mask of the same-group pairs (-1: in no group)."""
+    ia, ib = np.triu_indices(labels.shape[1], k=1)
+    return np.array([[v[(x[ia] == x[ib]) & (x[ia] >= 0)].sum() for v in values] for x in labels])
+
+
+def test_within_sums_from_the_same_group_pairs_equal_the_masks_to_the_bit():
+    from discourselab.similarity import _gathered_within
+
+    rng = np.random.default_rng(3)
+    n = 40
+    values = [rng.random(n * (n - 1) // 2), rng.normal(size=n * (n - 1) // 2)]
+    base = np.repeat([0, 1, 2, 3, -1], [12, 9, 9, 1, 9])  # a group of one, and pieces with a missing value
+    labels = np.array([rng.permutation(base) for _ in range(30)])
+    renamed = np.choose(labels[0] + 1, [-1, 0, 2, 1, 3])  # the first's groups 1 and 2 (as large) swapped
+    labels = np.vstack([labels, renamed])
+    within = _gathered_within(values, n, labels)
+    assert (within == by_masks(values, labels)).all()  # exactly: the same values summed in the same order
+    assert (within[-1] == within[0]).all()  # the same groups under other names tie
+
+
+@pytest.mark.parametrize("cells", [1, 50, 10**6])
+def test_within_sums_by_products_a_block_of_rows_at_a_time(cells, monkeypatch):
+    import discourselab.similarity as similarity
+
+    rng = np.random.default_rng(4)
+    n = 30
+    values = [rng.random(n * (n - 1) // 2) for _ in range(2)]
+    labels = np.array([rng.permutation(np.arange(n) % 4) for _ in range(25)])
+    made = []
+    square_rows = similarity._square_rows
+    monkeypatch.setattr(similarity, "_square_rows", lambda *a: made.append(len(a[2])) or square_rows(*a))
+    within = similarity._products_within(values, n, 4, labels, width=12, cells=cells)
+    np.testing.assert_allclose(within, by_masks(values, labels), rtol=1e-12)
+    assert sum(made) == 2 * n and max(made) == max(1, min(n, cells // n))  # every row once per value, in blocks
+
+
+def test_grouping_tests_of_pairs_in_another_order_and_with_missing_groups(monkeypatch):
+    import discourselab.similarity as similarity
+
+    pairs, pieces = random_pairs(240, 12)
+    pieces.loc[pieces.index[::7], "role"] = None  # never the same role, also when shuffled
+    pairs = similarity_pairs(pairs["cosine"].to_numpy(), pairs["delta"].to_numpy(), pieces, columns=("role",))
+    results = grouping_tests(pairs, pieces, "role", permutations=60, seed=9)
+    shuffled = pairs.sample(frac=1.0, random_state=1)  # summed in another order: equal but for the last bits
+
+    def same_tests(other):
+        for mine, theirs in zip(results, other):
+            assert {k: theirs[k] for k in ("p_greater", "p_less", "same_pairs")} == \
+                {k: mine[k] for k in ("p_greater", "p_less", "same_pairs")}
+            assert theirs["difference"] == pytest.approx(mine["difference"], abs=1e-12)
+
+    same_tests(grouping_tests(shuffled, pieces, "role", permutations=60, seed=9))
+    ids = pd.Index(pieces["doc_id"])
+    for table, copied in ((pairs, False), (shuffled, True)):  # the values in the order of every pair, copied if need be
+        columns = [table[v].to_numpy() for v in ("cosine", "delta")]
+        placed = similarity._condensed_columns(columns, table["piece_a"].cat.codes.to_numpy(),
+                                               table["piece_b"].cat.codes.to_numpy(), len(ids), rows=1000)
+        assert all(np.array_equal(x, pairs[v].to_numpy()) for x, v in zip(placed, ("cosine", "delta")))
+        assert (placed is not columns) == copied
+    monkeypatch.setattr(similarity, "_condensed_columns", lambda *a: None)  # the masks over the pairs
+    same_tests(grouping_tests(shuffled, pieces, "role", permutations=60, seed=9))
+    # by the definition
+    ia, ib = np.triu_indices(240, k=1)
+    base = pd.factorize(pieces["role"])[0]
+    draws = np.random.default_rng(9)
+    same = pairs["same_role"].to_numpy()
+    v = pairs["cosine"].to_numpy()
+    observed = v[same].mean() - v[~same].mean()
+    stats = []
+    for _ in range(60):
+        x = draws.permutation(base)
+        s = (x[ia] == x[ib]) & (x[ia] >= 0)
+        assert s.sum() == same.sum()
+        stats.append(v[s].mean() - v[~s].mean())
+    assert results[0]["p_greater"] == (1 + (np.array(stats) >= observed).sum()) / 61
+
+
 def test_grouping_tests_equal_one_test_per_value(grouped_pairs):
     pairs, pieces = grouped_pairs
     both = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=99, seed=3)

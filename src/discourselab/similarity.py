@@ -25,9 +25,13 @@ from sklearn.utils.extmath import safe_sparse_dot
 from .frequency import group_of, group_terms, plain, row_counts
 from .text import doc_texts, rereadable, table_parts, word_tokens
 
-#: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups.
+#: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups,
+#: when they cost less than gathering the same-group pairs (GATHER_COST: one pair's cost in multiply-adds).
 GEMM_PIECES = 200
 GEMM_GROUPS = 64
+GATHER_COST = 800
+#: Values of the square table of pairs that grouping_tests' matrix products make at a time (a block of rows).
+SQUARE_CELLS = 1 << 21
 #: Rows of the token or count table that :func:`term_counts` turns into a matrix at a time.
 TERM_ROWS = 2_000_000
 #: Similarities :func:`cosine_matrix` computes at a time (a block of rows against all of them).
@@ -246,31 +250,115 @@ def burrows_delta(texts, mfw: int = 100) -> pd.DataFrame:
     return pd.DataFrame(delta, index=names, columns=names)
 
 
-def _permuted_differences(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndarray, size: int, groups: int,
-                          labels: np.ndarray, n_same: int, width: int = 1000) -> np.ndarray:
-    """Mean within minus mean between of each value for each labelling, by matrix products (see grouping_tests).
+def _products_within(columns: list[np.ndarray], size: int, groups: int, labels: np.ndarray,
+                     width: int = 1000, cells: int | None = None) -> np.ndarray:
+    """Each labelling's within-group sum of each value, by matrix products (see grouping_tests).
 
-    ``labels`` holds one labelling of ``size`` pieces into ``groups`` groups (codes 0 to groups - 1) per
-    row. One value's square table is held at a time.
+    ``columns`` hold condensed values (every pair once, in the order of
+    :func:`pair_positions`); ``labels`` one labelling of ``size`` pieces into
+    ``groups`` groups (codes 0 to groups - 1) per row. The square table of
+    values is made a block of rows at a time (about ``cells`` values, default
+    ``SQUARE_CELLS``), never whole: for each block and batch of permutations,
+    ``block @ indicator`` sums each row's values by the permuted groups, and
+    each row keeps the sum over its own group. Every pair is counted from both
+    of its rows, so the total is halved.
     """
-    n, permutations = len(ia), len(labels)
+    permutations = len(labels)
     batch = max(1, width // groups)  # permutations per product: at most ``width`` indicator columns
-    stats = np.empty((permutations, len(columns)))
-    for j, v in enumerate(columns):
-        square = np.zeros((size, size))  # symmetric, 0 on the diagonal
-        square[ia, ib] = v
-        square[ib, ia] = v
-        total = v.sum()
+    rows = max(1, (cells or SQUARE_CELLS) // max(size, 1))
+    within = np.zeros((permutations, len(columns)))
+    everyone = np.arange(size)
+    for start in range(0, size, rows):
+        stop = min(size, start + rows)
+        blocks = [_square_rows(v, size, range(start, stop)) for v in columns]
         for done in range(0, permutations, batch):
             chunk = labels[done:done + batch]
+            offsets = np.arange(len(chunk)) * groups
             indicator = np.zeros((size, len(chunk) * groups))  # one column per permutation and group
-            for k, shuffled in enumerate(chunk):
-                indicator[np.arange(size), k * groups + shuffled] = 1.0
-            # 1_g' V 1_g is twice the sum over the group's pairs (V symmetric, 0 on the diagonal)
-            within = ((square @ indicator) * indicator).sum(axis=0).reshape(len(chunk), groups).sum(axis=1) / 2
-            stats[done:done + len(chunk), j] = within / n_same - (total - within) / (n - n_same)
-        del square
-    return stats
+            indicator[everyone[:, None], offsets + chunk.T] = 1.0
+            own = offsets + chunk[:, start:stop].T  # each row's own group, per permutation
+            for j, block in enumerate(blocks):
+                sums = np.take_along_axis(block @ indicator, own, axis=1)
+                within[done:done + len(chunk), j] += sums.sum(axis=0)
+    return within / 2
+
+
+def _gathered_within(columns: list[np.ndarray], size: int, labels: np.ndarray) -> np.ndarray:
+    """Each labelling's within-group sum of each value, from the same-group pairs alone (see grouping_tests).
+
+    ``columns`` hold condensed values (as in :func:`_products_within`);
+    ``labels`` one labelling of ``size`` pieces per row, -1 for a missing
+    value (in no group). A permutation keeps the groups' sizes, so the same
+    number of pairs share a group under every labelling: those pairs'
+    positions are found from the pieces sorted by label, and their values
+    summed in the pairs' order. The sums are those of the values under a mask
+    of same-group pairs, to the bit (two labellings that make the same groups
+    tie), at a cost that grows with the same-group pairs, not with all pairs.
+    """
+    sizes = np.bincount(labels[0][labels[0] >= 0])
+    first = np.cumsum(sizes) - sizes + int((labels[0] < 0).sum())  # where each group starts, the pieces sorted by label
+    places = [start + np.triu_indices(n, k=1) for start, n in zip(first, sizes)]
+    a = np.concatenate([i for i, _ in places])  # every pair (a, b), a < b, of places within one group
+    b = np.concatenate([j for _, j in places])
+    within = np.empty((len(labels), len(columns)))
+    for k, shuffled in enumerate(labels):
+        order = np.argsort(shuffled, kind="stable")  # within a group, in the pieces' order
+        at = np.sort(_pair_index(order[a], order[b], size), kind="stable")  # each group's pairs are in order: runs merged
+        within[k] = [v[at].sum() for v in columns]
+    return within
+
+
+def _square_rows(values: np.ndarray, size: int, rows) -> np.ndarray:
+    """The given rows (positions) of the square table of condensed ``values``, in full (0 on the diagonal)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.zeros((len(rows), size), dtype=values.dtype)
+    for k, r in enumerate(rows):
+        out[k, :r] = values[_pair_index(np.arange(r), r, size)]  # pairs (j, r), j < r
+        begin = _pair_index(r, r + 1, size)  # then (r, r + 1) to (r, size - 1), side by side
+        out[k, r + 1:] = values[begin:begin + size - r - 1]
+    return out
+
+
+def _condensed_columns(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndarray, size: int,
+                       rows: int = 1 << 18) -> list[np.ndarray] | None:
+    """The columns' values in the order of :func:`pair_positions`, or None if the pairs are not every pair once.
+
+    Pairs already in that order (as :func:`similarity_pairs` makes them) are
+    checked a block of rows at a time and used as they are; others are
+    placed in that order (a copy).
+    """
+    n = size * (size - 1) // 2
+    if len(ia) != n:
+        return None
+    in_order = True
+    for start in range(0, n, rows):
+        lo, hi = _ordered(ia[start:start + rows], ib[start:start + rows])
+        if (lo < 0).any() or (lo == hi).any():
+            return None
+        in_order = in_order and bool((_pair_index(lo, hi, size) == np.arange(start, start + len(lo))).all())
+    if in_order:
+        return columns
+    at = _pair_index(*_ordered(ia, ib), size)
+    seen = np.zeros(n, dtype=bool)
+    seen[at] = True
+    if not seen.all():
+        return None
+    placed = []
+    for v in columns:
+        out = np.empty_like(v)
+        out[at] = v
+        placed.append(out)
+    return placed
+
+
+def _ordered(ia: np.ndarray, ib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ia, ib = ia.astype(np.int64), ib.astype(np.int64)
+    return np.minimum(ia, ib), np.maximum(ia, ib)
+
+
+def _pair_index(lo: np.ndarray, hi: np.ndarray, size: int) -> np.ndarray:
+    """Where pair (lo, hi), lo < hi, is among every pair in the order of :func:`pair_positions`."""
+    return size * lo - lo * (lo + 1) // 2 + hi - lo - 1
 
 
 def _positions(names: pd.Series, ids: pd.Index) -> np.ndarray:
@@ -278,16 +366,6 @@ def _positions(names: pd.Series, ids: pd.Index) -> np.ndarray:
     if isinstance(names.dtype, pd.CategoricalDtype) and names.cat.categories.equals(ids):
         return names.cat.codes.to_numpy()
     return ids.get_indexer(names)
-
-
-def _every_pair_once(ia: np.ndarray, ib: np.ndarray, size: int) -> bool:
-    """Whether the pairs (ia, ib) of positions are every pair of ``size`` pieces, each once."""
-    lo, hi = np.minimum(ia, ib), np.maximum(ia, ib)
-    if len(lo) != size * (size - 1) // 2 or (lo < 0).any() or (lo == hi).any():
-        return False
-    seen = np.zeros((size, size), dtype=bool)
-    seen[lo, hi] = True
-    return int(seen.sum()) == len(lo)
 
 
 def cluster(matrix, metric: str = "cosine", method: str = "average") -> np.ndarray:
@@ -382,12 +460,9 @@ class PairSquare:
         return len(self.index)
 
     def __getitem__(self, rows) -> np.ndarray:
-        n = len(self.index)
-        rows, columns = np.asarray(rows, dtype=np.int64)[:, None], np.arange(n, dtype=np.int64)[None, :]
-        i, j = np.minimum(rows, columns), np.maximum(rows, columns)
-        at = n * i - i * (i + 1) // 2 + j - i - 1  # pair (i, j), i < j, in the order of pair_positions
-        out = self.values[np.where(i == j, 0, at)].astype(float)
-        out[i == j] = np.nan
+        rows = np.asarray(rows, dtype=np.int64)
+        out = _square_rows(self.values.astype(float, copy=False), len(self.index), rows)
+        out[np.arange(len(rows)), rows] = np.nan
         return out
 
     def to_numpy(self, dtype=float) -> np.ndarray:
@@ -436,19 +511,26 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     """:func:`grouping_test` of several value columns, one dict each, with the same permutations.
 
     Each result equals ``grouping_test`` of that value with the same seed; the
-    permuted labels and same-group masks are made once for all values, which
-    halves the work for two values (the cost is pairs x permutations, so it
-    grows with the square of the number of pieces).
+    permuted labels are made once for all values. A piece without a value in
+    ``column`` is in no group, also when the labels are shuffled.
 
-    From ``GEMM_PIECES`` pieces on, when ``pairs`` holds every pair once (as
-    :func:`similarity_pairs` makes it) and the column has at most
-    ``GEMM_GROUPS`` groups, each permutation's within-group sums come from one
-    matrix product of the square table of values with the permuted groups'
-    indicator vectors, a batch of permutations at a time: the same statistic
-    (to the last few bits); for 3,792 pieces 13 times faster with 4 groups and
-    twice as fast with 40.
-    Below that size the masks are used, so that two labellings that make the
-    same groups give exactly the same statistic (a tie counts as a tie).
+    When ``pairs`` holds every pair once (as :func:`similarity_pairs` makes
+    it), no square table of values is made whole, and each permutation's
+    within-group sums come from whichever of two ways costs less:
+
+    - the same-group pairs alone (their number does not change when labels are
+      shuffled): the values of exactly the pairs a mask would pick, summed in
+      the same order, so that two labellings that make the same groups tie;
+    - from ``GEMM_PIECES`` pieces on, for at most ``GEMM_GROUPS`` groups and
+      when (pieces² x groups) < ``GATHER_COST`` x same-group pairs: matrix
+      products of the square table, a block of rows at a time, with the
+      permuted groups' indicator vectors, a batch of permutations at a time
+      (the same statistic to the last few bits).
+
+    At 3,792 pieces, 999 permutations of two values took 6 s for 7 roles
+    (by products) and 9 s for 43 authors (by the pairs; 30 s by products).
+    Other pairs tables are tested with masks over the pairs (pairs x
+    permutations).
     """
     same = pairs[f"same_{column}"].to_numpy()
     if same.all() or not same.any():
@@ -469,15 +551,21 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     ids = pd.Index(pieces["doc_id"])
     ia, ib = _positions(pairs["piece_a"], ids), _positions(pairs["piece_b"], ids)
     rng = np.random.default_rng(seed)
-    base = pd.factorize(pieces[column])[0]  # integer labels: the same permutations, compared fast
-    labels = (rng.permutation(base) for _ in range(permutations))
-    if len(ids) >= GEMM_PIECES and 0 <= base.min() and base.max() < GEMM_GROUPS and _every_pair_once(ia, ib, len(ids)):
-        stats = _permuted_differences(columns, ia, ib, len(ids), int(base.max()) + 1, np.array(list(labels)),
-                                      int(same.sum()))
-    else:
+    base = pd.factorize(pieces[column])[0]  # integer labels (-1: missing), the same permutations compared fast
+    labels = np.array([rng.permutation(base) for _ in range(permutations)]).reshape(permutations, len(ids))
+    condensed_columns = _condensed_columns(columns, ia, ib, len(ids))
+    if condensed_columns is None:  # not every pair once: masks over the pairs
         stats = np.empty((permutations, len(columns)))
         for k, shuffled in enumerate(labels):
-            stats[k] = differences(shuffled[ia] == shuffled[ib])
+            stats[k] = differences((shuffled[ia] == shuffled[ib]) & (shuffled[ia] >= 0))
+    else:
+        n_same, groups = int(same.sum()), int(base.max()) + 1
+        if (len(ids) >= GEMM_PIECES and base.min() >= 0 and groups <= GEMM_GROUPS
+                and len(ids) ** 2 * groups < GATHER_COST * n_same):
+            within = _products_within(condensed_columns, len(ids), groups, labels)
+        else:
+            within = _gathered_within(condensed_columns, len(ids), labels)
+        stats = within / n_same - (np.array(totals) - within) / (n - n_same)
     return [{"column": column, "value": value, "same_pairs": int(same.sum()), "within": v[same].mean(),
              "between": v[~same].mean(), "difference": observed[i],
              "p_greater": (1 + (stats[:, i] >= observed[i]).sum()) / (permutations + 1),
