@@ -25,18 +25,19 @@ seed = 0
 mfw = 100  # most frequent words for Burrows' Delta
 
 # %%
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, cluster, distinctive_terms
+from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, cluster, distinctive_terms, top_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
 pieces = study.pieces.set_index("doc_id", drop=False)
-# Burrows' Delta (similarity.burrows_delta) reads every text: made and cached first, while little is held; read back below
-study.delta(mfw)
+# Burrows' Delta (similarity.burrows_delta_pairs) reads every text: made and cached first, while little is held
+study.delta_pairs(mfw)
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
 
@@ -92,10 +93,11 @@ order = [names[i] for i in leaves_list(topic_tree)]
 fig = plots.plot_similarity(PairSquare(pairs, "cosine"), order=order, groups=pieces[group],
                             title="cosine similarity (TF-IDF)")
 show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
-closest = pairs.nlargest(3, "cosine")
+closest = top_pairs(pairs, "cosine", 3)  # pairs.nlargest, with one copy of the column instead of two
+cosine = pairs["cosine"].to_numpy()
 display(Markdown(
-    f"Cosine similarities between pieces range from {pairs['cosine'].min():.2f} to {pairs['cosine'].max():.2f} "
-    f"(median {pairs['cosine'].median():.2f}). The closest pairs: "
+    f"Cosine similarities between pieces range from {cosine.min():.2f} to {cosine.max():.2f} "
+    f"(median {np.median(cosine):.2f}). The closest pairs: "
     + "; ".join(f"{r.piece_a} and {r.piece_b} ({r.cosine:.2f})" for r in closest.itertuples()) + "."
 ))
 

@@ -9,7 +9,7 @@ from scipy.sparse import csr_matrix
 
 from discourselab import load_corpus
 from discourselab.io import write_csv
-from discourselab.similarity import (burrows_delta, cluster, cosine_table, distinctive_terms, fit_tfidf,
+from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, distinctive_terms, fit_tfidf,
                                      grouping_test, grouping_tests, similarity_pairs, term_counts,
                                      tfidf_from_tokens)
 from discourselab.text import TextPipeline
@@ -35,6 +35,15 @@ def test_cosine_a_block_of_rows_at_a_time_is_scikit_learns(cells, monkeypatch):
     for matrix in (dense, csr_matrix(dense), dense.astype(np.float32)):
         np.testing.assert_array_equal(similarity.cosine_matrix(matrix), cosine_similarity(matrix))
     assert similarity.cosine_matrix(dense.astype(np.float32)).dtype == np.float32
+    # as pairs: the values above the diagonal, to the bit, and for a sparse matrix without the square
+    made = []
+    square = similarity._cosine_square
+    monkeypatch.setattr(similarity, "_cosine_square", lambda unit: made.append(unit) or square(unit))
+    for matrix in (dense, csr_matrix(dense), dense.astype(np.float32)):
+        pairs = similarity.cosine_pairs(matrix)
+        np.testing.assert_array_equal(pairs, cosine_similarity(matrix)[np.triu_indices(9, k=1)])
+        assert pairs.dtype == cosine_similarity(matrix).dtype
+    assert len(made) == 2  # the dense ones
 
 
 def test_burrows_delta_three_texts_by_hand():
@@ -53,6 +62,10 @@ def test_burrows_delta_three_texts_by_hand():
     assert (np.diag(delta) == 0).all() and np.allclose(delta, delta.T)
     # the same from (doc_id, text) pairs, as Corpus.piece_texts gives them one at a time
     pd.testing.assert_frame_equal(burrows_delta(iter(zip(pieces["doc_id"], pieces["text"])), mfw=2), delta)
+    # as pairs, without the square: the same numbers to the bit
+    names, pairs = burrows_delta_pairs(pieces, mfw=2)
+    assert names == ["t1", "t2", "t3"]
+    np.testing.assert_array_equal(pairs, delta.to_numpy()[np.triu_indices(3, k=1)])
 
 
 def paragraphs_of(pieces: pd.DataFrame) -> pd.DataFrame:
@@ -301,6 +314,17 @@ def test_grouping_tests_equal_one_test_per_value(grouped_pairs):
     pairs, pieces = grouped_pairs
     both = grouping_tests(pairs, pieces, "role", ("cosine", "delta"), permutations=99, seed=3)
     assert both == [grouping_test(pairs, pieces, "role", v, permutations=99, seed=3) for v in ("cosine", "delta")]
+
+
+def test_top_pairs_are_pandas_nlargest():
+    from discourselab.similarity import top_pairs
+
+    table = pd.DataFrame({"piece_a": list("abcdefgh"),
+                          "cosine": [0.2, 0.9, np.nan, 0.9, 0.5, 0.9, 0.1, np.nan]})
+    for n in (0, 1, 2, 3, 4, 6, 7, 8, 10):  # ties at 0.9 go to the first rows, as in nlargest
+        pd.testing.assert_frame_equal(top_pairs(table, "cosine", n), table.nlargest(n, "cosine"))
+    missing = table.assign(cosine=np.nan)
+    pd.testing.assert_frame_equal(top_pairs(missing, "cosine", 2), missing.nlargest(2, "cosine"))
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 60])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -67,8 +68,8 @@ def test_variant_usage(study):
 
 
 def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cache(study, tmp_path, monkeypatch):
-    from discourselab.similarity import (burrows_delta, cosine_table, grouping_tests, similarity_pairs,
-                                         tfidf_from_tokens)
+    from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cosine_table, grouping_tests,
+                                         similarity_pairs, tfidf_from_tokens)
     from discourselab.study import Study
 
     monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path))
@@ -76,6 +77,17 @@ def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cach
     matrix, _, _ = tfidf_from_tokens(study.tokens, pd.Series(names, index=names), order=names)
     pairs = similarity_pairs(cosine_table(matrix, names), burrows_delta(study.corpus.piece_texts(), mfw=20),
                              study.pieces)
+    # the study's pairs (made without square tables) are those of the square tables, to the bit
+    pd.testing.assert_frame_equal(study.similarity_pairs(mfw=20), pairs)
+    pd.testing.assert_frame_equal(study.delta(mfw=20), burrows_delta(study.corpus.piece_texts(), mfw=20))
+    monkeypatch.setattr("discourselab.study.burrows_delta_pairs", lambda *a, **k: pytest.fail("Delta made again"))
+    np.testing.assert_array_equal(Study(study.corpus, study.out_dir, study.by).delta_pairs(mfw=20),
+                                  pairs["delta"].to_numpy())  # from the cache
+    texts = list(study.corpus.piece_texts())[::-1]  # pieces in another order than the manifest's are put in order
+    monkeypatch.setattr("discourselab.study.burrows_delta_pairs", burrows_delta_pairs)
+    monkeypatch.setattr(type(study.corpus), "piece_texts", lambda self: iter(texts))
+    square = burrows_delta(study.corpus.piece_texts(), mfw=19).loc[names, names].to_numpy()
+    np.testing.assert_array_equal(study.delta_pairs(mfw=19), square[np.triu_indices(len(names), k=1)])
     expected = pd.DataFrame([t for c in ("role", "author") for t in grouping_tests(pairs, study.pieces, c)])
     tests = study.similarity_tests(["role", "author"], mfw=20)
     pd.testing.assert_frame_equal(tests, expected)

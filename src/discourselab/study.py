@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy.spatial.distance import squareform
 
 from . import config
 from .cache import (cache_dir, cached_parts, cached_table, digest, store_object, store_parts, stored_object,
@@ -16,8 +18,8 @@ from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
-from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta, condensed, cosine_table, grouping_tests,
-                         similarity_pairs, tfidf_from_tokens)
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, condensed, cosine_pairs, cosine_table,
+                         grouping_tests, similarity_pairs, tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -169,8 +171,24 @@ class Study:
         return self.corpus.pieces
 
     def delta(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.burrows_delta` of the pieces, cached (it reads every text)."""
-        return self._cached("delta", {"mfw": mfw}, lambda: burrows_delta(self.corpus.piece_texts(), mfw=mfw))
+        """:func:`~discourselab.similarity.burrows_delta` of the pieces (a square table), from :meth:`delta_pairs`."""
+        names = self.pieces["doc_id"].tolist()
+        return pd.DataFrame(squareform(self.delta_pairs(mfw)), index=names, columns=names)
+
+    def delta_pairs(self, mfw: int = 100) -> np.ndarray:
+        """Burrows' Delta of every pair of pieces, in the order of :func:`~discourselab.similarity.pair_positions`.
+
+        :func:`~discourselab.similarity.burrows_delta_pairs` (no square
+        table), cached: it reads every text.
+        """
+        def made() -> np.ndarray:
+            names, values = burrows_delta_pairs(self.corpus.piece_texts(), mfw=mfw)
+            ids = self.pieces["doc_id"].tolist()
+            if names == ids:
+                return values
+            return condensed(pd.DataFrame(squareform(values), index=names, columns=names), ids)
+
+        return self._cached("delta-pairs", {"mfw": mfw}, made)
 
     def similarity_tests(self, columns, values=("cosine", "delta"), *, mfw: int = 100,
                          pairs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -201,18 +219,20 @@ class Study:
 
     def piece_cosine(self) -> pd.DataFrame:
         """Cosine similarity of the pieces' TF-IDF (from the term counts, a part at a time), as a square table in manifest order."""
-        names = self.pieces["doc_id"].tolist()
-        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
-        return cosine_table(matrix, names)
+        return cosine_table(self._piece_tfidf(), self.pieces["doc_id"].tolist())
+
+    def _piece_tfidf(self):
+        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"),
+                                         order=self.pieces["doc_id"].tolist())
+        return matrix
 
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' :meth:`piece_cosine` and :meth:`delta`.
+        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' TF-IDF cosine and :meth:`delta`.
 
-        Each square table is let go of once its values are condensed (at 3,792 pieces, 115 MB each).
+        Both are made as pairs, without their square tables (at 3,792 pieces, 115 MB each).
         """
-        names = self.pieces["doc_id"].tolist()
-        cosine = condensed(self.piece_cosine(), names)
-        return similarity_pairs(cosine, condensed(self.delta(mfw), names), self.pieces)
+        cosine = cosine_pairs(self._piece_tfidf())
+        return similarity_pairs(cosine, self.delta_pairs(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
