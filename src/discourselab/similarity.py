@@ -26,7 +26,8 @@ from .frequency import group_of, group_terms, plain, row_counts
 from .text import doc_texts, rereadable, table_parts, word_tokens
 
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups,
-#: when they cost less than gathering the same-group pairs (GATHER_COST: one pair's cost in multiply-adds).
+#: when they cost less than gathering the same-group pairs (GATHER_COST: one pair's cost in multiply-adds,
+#: measured at 3,792 pieces with two values: about 35 ns a same-group pair against 0.06 ns a multiply-add).
 GEMM_PIECES = 200
 GEMM_GROUPS = 64
 GATHER_COST = 800
@@ -591,7 +592,7 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
       (the same statistic to the last few bits).
 
     At 3,792 pieces, 999 permutations of two values took 6 s for 7 roles
-    (by products) and 9 s for 43 authors (by the pairs; 30 s by products).
+    (by products) and 7 s for 43 authors (by the pairs; 30 s by products).
     Other pairs tables are tested with masks over the pairs (pairs x
     permutations).
     """
