@@ -9,8 +9,8 @@ from scipy.sparse import csr_matrix
 
 from discourselab import load_corpus
 from discourselab.io import write_csv
-from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, distinctive_terms, fit_tfidf,
-                                     grouping_test, grouping_tests, similarity_pairs, term_counts,
+from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, distinctive_terms,
+                                     fit_tfidf, grouping_test, grouping_tests, similarity_pairs, term_counts,
                                      tfidf_from_tokens)
 from discourselab.text import TextPipeline
 

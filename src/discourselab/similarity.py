@@ -350,7 +350,8 @@ def _gathered_within(columns: list[np.ndarray], size: int, labels: np.ndarray) -
     within = np.empty((len(labels), len(columns)))
     for k, shuffled in enumerate(labels):
         order = np.argsort(shuffled, kind="stable")  # within a group, in the pieces' order
-        at = np.sort(_pair_index(order[a], order[b], size), kind="stable")  # each group's pairs are in order: runs merged
+        # each group's pairs come in order: a stable sort merges the runs
+        at = np.sort(_pair_index(order[a], order[b], size), kind="stable")
         within[k] = [v[at].sum() for v in columns]
     return within
 
