@@ -292,6 +292,9 @@ def test_grouping_tests_of_pairs_in_another_order_and_with_missing_groups(monkey
                                                table["piece_b"].cat.codes.to_numpy(), len(ids), rows=1000)
         assert all(np.array_equal(x, pairs[v].to_numpy()) for x, v in zip(placed, ("cosine", "delta")))
         assert (placed is not columns) == copied
+    codes = pairs["piece_a"].cat.codes.to_numpy().copy(), pairs["piece_b"].cat.codes.to_numpy().copy()
+    codes[0][238] = codes[1][238] = 1  # the pair (0, 239) made piece 1 with itself, whose index would be the same
+    assert similarity._condensed_columns([pairs["cosine"].to_numpy()], *codes, 240) is None
     monkeypatch.setattr(similarity, "_condensed_columns", lambda *a: None)  # the masks over the pairs
     same_tests(grouping_tests(shuffled, pieces, "role", permutations=60, seed=9))
     # by the definition

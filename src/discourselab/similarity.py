@@ -378,15 +378,18 @@ def _condensed_columns(columns: list[np.ndarray], ia: np.ndarray, ib: np.ndarray
     n = size * (size - 1) // 2
     if len(ia) != n:
         return None
-    in_order = True
     for start in range(0, n, rows):
         lo, hi = _ordered(ia[start:start + rows], ib[start:start + rows])
-        if (lo < 0).any() or (lo == hi).any():
+        if (lo == hi).any():  # a piece with itself (its index would be another pair's)
             return None
-        in_order = in_order and bool((_pair_index(lo, hi, size) == np.arange(start, start + len(lo))).all())
-    if in_order:
+        if not (_pair_index(lo, hi, size) == np.arange(start, start + len(lo))).all():  # another order, or not all
+            break
+    else:
         return columns
-    at = _pair_index(*_ordered(ia, ib), size)
+    lo, hi = _ordered(ia, ib)
+    if (lo < 0).any() or (lo == hi).any():  # a position missing from the pieces, or a piece with itself
+        return None
+    at = _pair_index(lo, hi, size)
     seen = np.zeros(n, dtype=bool)
     seen[at] = True
     if not seen.all():

@@ -18,8 +18,8 @@ from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .progress import bar
-from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, condensed, cosine_pairs, cosine_table,
-                         grouping_tests, similarity_pairs, tfidf_from_tokens)
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, condensed, cosine_pairs, grouping_tests,
+                         similarity_pairs, tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -217,22 +217,14 @@ class Study:
                                                             "seed": self.seed}, lambda column=column: tests(column))
                           for column in columns], ignore_index=True)
 
-    def piece_cosine(self) -> pd.DataFrame:
-        """Cosine similarity of the pieces' TF-IDF (from the term counts, a part at a time), as a square table in manifest order."""
-        return cosine_table(self._piece_tfidf(), self.pieces["doc_id"].tolist())
-
-    def _piece_tfidf(self):
-        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"),
-                                         order=self.pieces["doc_id"].tolist())
-        return matrix
-
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' TF-IDF cosine and :meth:`delta`.
+        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' TF-IDF cosine and :meth:`delta_pairs`.
 
         Both are made as pairs, without their square tables (at 3,792 pieces, 115 MB each).
         """
-        cosine = cosine_pairs(self._piece_tfidf())
-        return similarity_pairs(cosine, self.delta_pairs(mfw), self.pieces)
+        names = self.pieces["doc_id"].tolist()
+        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
+        return similarity_pairs(cosine_pairs(matrix), self.delta_pairs(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
