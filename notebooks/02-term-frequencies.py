@@ -83,10 +83,11 @@ display(Markdown(
 # For every term: log-likelihood G2 (signed, with its p-value and a Benjamini-Hochberg q-value over all terms tested), Log Ratio (each unit a doubling of the rate), %DIFF, and the weighted log-odds z-score with a whole-corpus prior. A term is flagged **weak** (†) when its expected count is below 5 and G2 stays under 15.13, when it comes from a single paragraph, or when one of a group's several pieces holds all of it. All columns are in `tables/keyness.csv`.
 
 # %%
-keyness = study.keyness()
-study.release()  # the term counts are done with: what follows reads the keyness table
-write_table(keyness, "keyness", study.out_dir)
-rest = keyness[(keyness["by"] == group) & (keyness["reference"] == "rest")]
+# every grouping column's table in turn (each cached on its own): the whole table is never held at once
+write_table((study.keyness(by=[column]) for column in study.by), "keyness", study.out_dir)
+keyness = study.keyness(by=[group])
+study.release()  # the term counts are done with: what follows reads the keyness tables
+rest = keyness[keyness["reference"] == "rest"]
 fig = plots.plot_keyness(rest, n=6)
 show_figure(fig, f"keyness-{group}-vs-rest", study.out_dir)
 
@@ -135,7 +136,7 @@ display(Markdown(
 # Each pair compared directly (where the column has few groups), counting the terms with robust evidence either way.
 
 # %%
-pairs = keyness[(keyness["by"] == group) & (keyness["reference"] != "rest")]
+pairs = keyness[keyness["reference"] != "rest"]
 if pairs.empty:
     display(Markdown("_Too many groups to compare every pair._"))
 else:
@@ -156,31 +157,37 @@ else:
 
 # %%
 MAX_AUTHOR_PANELS = 16  # more panels than this would not be read
-authors = keyness[(keyness["by"] == "author") & (keyness["reference"] == "rest")]
-if authors.empty:
-    display(Markdown("_Author is not a grouping column of this run._"))
+authors = study.keyness(by=["author"]) if "author" in study.by else None
+if authors is None or authors.empty:
+    display(Markdown("_Author is not a grouping column of this run._" if authors is None
+                     else "_No term is frequent enough to be tested for any author._"))
 else:
+    # only the rows used are copied out of the table (on a large corpus, hundreds of thousands of rows)
+    against_rest = authors["reference"] == "rest"
+    names = sorted(authors.loc[against_rest, "group"].unique())
     shown = pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index
-    fig = plots.plot_keyness(authors[authors["group"].isin(shown)], n=5, ncols=4)
+    robust_authors = authors[against_rest & (authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]]
+    authors = authors[against_rest & authors["group"].isin(shown)]
+    fig = plots.plot_keyness(authors, n=5, ncols=4)
     show_figure(fig, "keyness-author-vs-rest", study.out_dir)
-    if len(shown) < authors["group"].nunique():
+    if len(shown) < len(names):
         display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
-                         f"all {authors['group'].nunique()} are in `tables/keyness.csv`."))
-    robust_authors = authors[(authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]]
-    per_author = robust_authors.groupby("group")["term"].count().reindex(sorted(authors["group"].unique()), fill_value=0)
+                         f"all {len(names)} are in `tables/keyness.csv`."))
+    per_author = robust_authors.groupby("group")["term"].count().reindex(names, fill_value=0)
     display(Markdown(
         f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
         f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "
         "terms are also that piece's topic: notebook 03 separates topic from style."
     ))
+del authors
 
 # %% [markdown]
 # ## Translation or authorship? The glossary's effect
 # The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
 
 # %%
-# the full keyness table is done with (the cells below need `rest`)
-del keyness, authors
+# the keyness tables are done with (the cells below need `rest`)
+del keyness
 usage = variant_usage(study, by="file")
 if usage.empty:
     display(Markdown("_No glossary concept occurs in more than one rendering in this corpus._"))

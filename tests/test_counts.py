@@ -257,6 +257,37 @@ def test_keywords_in_context_a_chunk_at_a_time(seed, by, parts, monkeypatch):
     assert len(near) > 20
 
 
+def test_keywords_in_context_reads_the_paragraphs_as_it_goes(seed, monkeypatch):
+    # each chunk is analysed as soon as its paragraphs are found: the paragraphs with a query are never all held
+    corpus, pipe, _, counts = seed
+    read, analysed = [], []
+
+    def parts():
+        for part in parts_of(corpus.paragraphs, 10):
+            read.append(len(part))
+            yield part
+
+    token_table = TextPipeline.token_table
+    monkeypatch.setattr(TextPipeline, "token_table",
+                        lambda self, rows, **kw: analysed.append((len(read), len(rows))) or token_table(self, rows, **kw))
+    lines, _ = keywords_in_context(parts(), corpus.pieces, ["community"], pipe, counts, window=3, chunk=5)
+    chosen = query_paragraphs(counts, corpus.paragraphs, ["community"], pipe)
+    assert len(analysed) == -(-len(chosen) // 5) > 2 and set(lines["paragraph_id"]) <= set(chosen)
+    assert analysed[0][0] < len(read) / 2  # the first chunk before half the parts were read
+    assert all(n == 5 for _, n in analysed[:-1]) and 0 < analysed[-1][1] <= 5
+
+
+def test_chunked_gives_the_slices_of_the_joined_parts():
+    whole = pd.DataFrame({"x": range(9), "y": list("abcdefghi")}, index=range(100, 109))
+    parts = [whole.iloc[:3], whole.iloc[3:3], whole.iloc[3:7], whole.iloc[7:]]
+    for size in (1, 2, 3, 4, 9, 20):
+        chunks = list(context._chunked(iter(parts), size))
+        assert [len(c) for c in chunks] == [len(whole.iloc[i:i + size]) for i in range(0, len(whole), size)]
+        for i, chunk in enumerate(chunks):
+            pd.testing.assert_frame_equal(chunk, whole.iloc[i * size:(i + 1) * size])
+    assert list(context._chunked(iter([]), 3)) == [] and list(context._chunked(iter([whole.iloc[:0]]), 3)) == []
+
+
 def test_count_table_pauses_the_garbage_collector_while_it_learns_tokens(seed):
     import gc
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .errors import CorpusError
+from .memory import return_large_blocks
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input, with one clear message)."""
     args = _parser().parse_args(argv)
+    return_large_blocks()  # and in the forked workers: large freed arrays go back to the system
     try:
         if args.command == "run":
             from .report import run_study

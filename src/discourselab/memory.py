@@ -32,6 +32,61 @@ def trim_heap() -> None:
         pass
 
 
+#: Blocks at least this large get pages of their own, which go back to the system when freed
+#: (see :func:`return_large_blocks`).
+LARGE_BLOCK = 4 << 20
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+
+
+def return_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
+    """Have every block of at least ``threshold`` bytes mapped on its own, so that freeing it returns its pages.
+
+    glibc maps blocks of 128 kB and more on their own at first. But each
+    time such a block is freed, it raises that bound to the block's size (up
+    to 32 MB), so that later arrays of up to that size come from the heap.
+    Freed there, they stay in the process's resident memory as holes until
+    the heap's top is free. A notebook kernel at 3,792 pieces thus held 575 MB
+    after its permutation tests, of which only about 270 MB were in use. With
+    the bound fixed at 4 MB, it held 447 MB, and the step took as long. (A bound
+    of 128 kB held as little, but the tests took half as long again: every
+    fresh mapping's pages must be zeroed.)
+
+    Returns whether the C library took the setting (False elsewhere than glibc).
+    Forked worker processes keep it.
+    """
+    try:
+        return bool(_libc().mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+    except (AttributeError, TypeError):  # no C library, or one without mallopt
+        return False
+
+
+def trim_after_each_cell(shell=None) -> bool:
+    """In a notebook's kernel, :func:`trim_heap` after every cell it runs (registered once).
+
+    A cell that analyses many paragraphs leaves the heap full of holes where
+    their texts were: at 3,792 pieces the concordance cell left its kernel at
+    447 MB, of which the trim returns 84 MB (in 8 ms), to the end of the
+    notebook. ``shell`` is the IPython shell (default: the running one).
+    Returns whether a shell was found.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    if trim_heap_after_cell not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", trim_heap_after_cell)
+    return True
+
+
+def trim_heap_after_cell(result=None) -> None:
+    """:func:`trim_heap`, as IPython's ``post_run_cell`` event calls it (with the cell's result)."""
+    trim_heap()
+
+
 @contextmanager
 def gc_paused():
     """Python's cyclic garbage collector paused (reference counting still frees), then restored as it was.

@@ -17,6 +17,7 @@ from .cache import (cache_dir, cached_parts, cached_table, digest, store_object,
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
 from .keyness import compare_groups
+from .memory import return_large_blocks, trim_after_each_cell
 from .progress import bar
 from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, condensed, cosine_pairs, grouping_tests,
                          similarity_pairs, tfidf_from_tokens)
@@ -311,7 +312,15 @@ def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = 
     seed : int
     **settings
         Fields of :class:`~discourselab.text.Settings`.
+
+    From then on the process hands large freed arrays straight back to the
+    system (:func:`~discourselab.memory.return_large_blocks`) and, in a
+    notebook, the rest of its freed memory after each cell
+    (:func:`~discourselab.memory.trim_after_each_cell`): a notebook holds what
+    it uses, not what it once used.
     """
+    return_large_blocks()
+    trim_after_each_cell()
     corpus = load_corpus(config.resolve(manifest, config.DEFAULT_MANIFEST))
     by = check_by(list(by), corpus) if by else default_by(corpus)
     out = config.resolve(out_dir, config.DEFAULT_OUT)
