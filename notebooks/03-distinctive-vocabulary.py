@@ -83,8 +83,8 @@ names = study.pieces["doc_id"].tolist()
 pairs = study.similarity_pairs(mfw)  # the cosine of the pieces' TF-IDF, and Delta; no square table is kept
 study.release()  # the counts and texts are done with (they stay in the cache)
 write_table(pairs, "similarity", study.out_dir)
-# the pairs' columns are the condensed distances SciPy takes (cosine distance: 1 - similarity)
-topic_tree, style_tree = cluster(1.0 - pairs["cosine"].to_numpy()), cluster(pairs["delta"].to_numpy())
+# the pairs' columns are the condensed values SciPy takes (cosine distance: 1 - similarity)
+topic_tree, style_tree = cluster(pairs["cosine"], similarities=True), cluster(pairs["delta"])
 
 # %%
 from scipy.cluster.hierarchy import leaves_list

@@ -152,6 +152,27 @@ def test_cosine_clustering_equals_scipy_on_the_dense_rows():
     np.testing.assert_array_equal(cluster(1.0 - pairs["cosine"].to_numpy()), cluster(1.0 - cosine))
     np.testing.assert_array_equal(cluster(pairs["delta"].to_numpy()), cluster(square))
     assert (pairs["delta"].to_numpy() == city).all()  # not clipped in place
+    # similarities given: the trees of 1 - them, the values given unchanged
+    given = pairs["cosine"].to_numpy().copy()
+    np.testing.assert_array_equal(cluster(pairs["cosine"], similarities=True), cluster(1.0 - given))
+    np.testing.assert_array_equal(cluster(cosine, similarities=True), cluster(1.0 - cosine))
+    assert (pairs["cosine"].to_numpy() == given).all()
+
+
+def test_clustering_counts_distances_a_rounding_error_below_zero_as_zero():
+    from scipy.cluster.hierarchy import linkage
+
+    distances = np.array([-2e-16, 1.0, 3.0, 0.5, 2.0, 4.0])  # four items' pairs
+    expected = linkage(np.clip(distances, 0.0, None), method="average")
+    assert expected[0, 2] == 0.0
+    given = distances.copy()
+    np.testing.assert_array_equal(cluster(given), expected)
+    np.testing.assert_array_equal(cluster(1.0 - given, similarities=True), expected)
+    assert (given == distances).all()  # the given values are not clipped in place
+    similarities = 1.0 - distances  # 1 + 2e-16: a distance below zero
+    np.testing.assert_array_equal(cluster(similarities, similarities=True),
+                                  linkage(np.clip(1.0 - similarities, 0.0, None), method="average"))
+    assert (similarities == 1.0 - distances).all()
 
 
 @pytest.fixture
