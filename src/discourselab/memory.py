@@ -45,11 +45,11 @@ def return_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
     time such a block is freed, it raises that bound to the block's size (up
     to 32 MB), so that later arrays of up to that size come from the heap.
     Freed there, they stay in the process's resident memory as holes until
-    the heap's top is free. A notebook kernel at 3,792 pieces thus held 575 MB
-    after its permutation tests, of which only about 270 MB were in use. With
-    the bound fixed at 4 MB, it held 447 MB, and the step took as long. (A bound
-    of 128 kB held as little, but the tests took half as long again: every
-    fresh mapping's pages must be zeroed.)
+    the heap's top is free. Notebook 03 at 3,792 pieces, run cell by cell,
+    thus held 575 MB after its permutation tests. With the bound fixed at
+    4 MB it held 447 MB, and the tests took as long (13.4 s against 12.8 s).
+    A bound of 128 kB held 439 MB, but the tests took 20.3 s: the pages of
+    every fresh mapping must be zeroed.
 
     Returns whether the C library took the setting (False elsewhere than glibc).
     Forked worker processes keep it.
