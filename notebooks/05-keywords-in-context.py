@@ -49,6 +49,7 @@ keyness = study.keyness(by=[group])  # notebook 02's table for this column, from
 robust = keyness[(keyness["reference"] == "rest") & (keyness["g2"] > 0) & (keyness["q"] < 0.05) & ~keyness["weak"]]
 key = robust.sort_values("g2", ascending=False).groupby("group").head(1)
 themes["Key terms (from keyness)"] = list(dict.fromkeys(key["term"]))
+del keyness, robust  # on a large corpus a large table: the concordances below have its memory
 frequencies = study.frequencies(by=[group])
 present = set(frequencies["term"])  # every counted term is in some group's frequencies
 found = {theme: [t for t in terms if query_term(t, pipe) in present] for theme, terms in themes.items()}
@@ -64,6 +65,7 @@ queries = list(dict.fromkeys(query_term(t, pipe) for terms in found.values() for
 rates = (frequencies[frequencies["term"].isin(queries)]
          .pivot_table(index="term", columns="group", values="per_1000", fill_value=0.0)
          .reindex(queries).fillna(0.0))
+del frequencies, present  # as the keyness table above
 if len(rates):
     fig = plots.plot_rates(rates)
     show_figure(fig, f"context-concept-rates-by-{group}", study.out_dir)
