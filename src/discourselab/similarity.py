@@ -439,19 +439,19 @@ def cluster(matrix, metric: str = "cosine", method: str = "average", *, similari
     (the distances are made once and clipped in place; at 7 million pairs,
     57 MB). ``1 - cosine`` of the :func:`cosine_table` gives the same tree as the matrix.
     """
-    if isinstance(matrix, pd.DataFrame) and (matrix.index == matrix.columns).all():
-        distance, own = squareform(matrix.to_numpy(), checks=False), True
+    square = isinstance(matrix, pd.DataFrame) and (matrix.index == matrix.columns).all()
+    if square:
+        values = squareform(matrix.to_numpy(), checks=False)
     elif not hasattr(matrix, "toarray") and np.ndim(matrix) == 1:
-        distance, own = np.asarray(matrix, dtype=float), False
+        values = np.asarray(matrix, dtype=float)
     elif metric == "cosine":
-        distance, own, similarities = squareform(1.0 - cosine_matrix(matrix), checks=False), True, False
+        values, similarities = squareform(cosine_matrix(matrix), checks=False), True
     else:
         dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
         return linkage(pdist(dense, metric=metric), method=method)
-    if similarities:
-        distance, own = np.subtract(1.0, distance), True
-    if (distance < 0).any():  # rounding: -1e-16; the given distances are not changed
-        distance = np.maximum(distance, 0.0, out=distance if own else None)
+    distance = np.subtract(1.0, values) if similarities else values
+    if (distance < 0).any():  # rounding: -1e-16; only a copy of given 1-D distances is clipped
+        distance = np.maximum(distance, 0.0, out=distance if similarities or square else None)
     return linkage(distance, method=method)
 
 
@@ -614,14 +614,14 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
                  "between": np.nan, "difference": np.nan, "p_greater": np.nan, "p_less": np.nan}
                 for value in values]
     columns = [pairs[value].to_numpy() for value in values]
-    totals, n = [v.sum() for v in columns], len(same)
+    totals, n, n_same = [v.sum() for v in columns], len(same), int(same.sum())
 
     def differences(s: np.ndarray) -> list[float]:  # mean within minus mean between; 0 if either is empty
-        n_same = int(s.sum())
-        if not 0 < n_same < n:
+        k = int(s.sum())
+        if not 0 < k < n:
             return [0.0] * len(columns)
         within = [v[s].sum() for v in columns]
-        return [w / n_same - (t - w) / (n - n_same) for w, t in zip(within, totals)]
+        return [w / k - (t - w) / (n - k) for w, t in zip(within, totals)]
 
     observed = differences(same)  # computed as for the permutations, so that a tie is a tie
     ids = pd.Index(pieces["doc_id"])
@@ -637,14 +637,14 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
         for k, shuffled in enumerate(labels):
             stats[k] = differences((shuffled[ia] == shuffled[ib]) & (shuffled[ia] >= 0))
     else:
-        n_same, groups = int(same.sum()), int(base.max()) + 1
+        groups = int(base.max()) + 1
         if (len(ids) >= GEMM_PIECES and base.min() >= 0 and groups <= GEMM_GROUPS
                 and len(ids) ** 2 * groups < GATHER_COST * n_same):
             within = _products_within(condensed_columns, len(ids), groups, labels)
         else:
             within = _gathered_within(condensed_columns, len(ids), labels)
         stats = within / n_same - (np.array(totals) - within) / (n - n_same)
-    return [{"column": column, "value": value, "same_pairs": int(same.sum()), "within": v[same].mean(),
+    return [{"column": column, "value": value, "same_pairs": n_same, "within": v[same].mean(),
              "between": v[~same].mean(), "difference": observed[i],
              "p_greater": (1 + (stats[:, i] >= observed[i]).sum()) / (permutations + 1),
              "p_less": (1 + (stats[:, i] <= observed[i]).sum()) / (permutations + 1)}
