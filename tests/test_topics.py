@@ -272,3 +272,43 @@ def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
     np.testing.assert_array_equal(shares[(1, 90)], shares[(1, 25)])
     np.testing.assert_array_equal(shares[(1, 90)], shares[(2, 25)])
     assert shares[(1, 90)].shape == (90, 3)
+
+
+@pytest.mark.parametrize("block", [1, 4, 200])
+def test_sublinear_tfidf_is_scikit_learns_to_the_bit(block, monkeypatch):
+    # weighted INFER_DOCS rows at a time into a float copy of the values; the counts' indices are shared
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    rng = np.random.default_rng(11)
+    dense = rng.poisson(0.7, size=(30, 25)) * (rng.random((30, 25)) < 0.5)
+    dense[[3, 17]] = 0  # documents without a term: a row of zeros stays zeros
+    counts = csr_matrix(dense.astype(np.int32))
+    before = counts.data.copy()
+    monkeypatch.setattr(tm, "INFER_DOCS", block)
+    expected = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    got = tm.sublinear_tfidf(counts)
+    np.testing.assert_array_equal(got.toarray(), expected.toarray())
+    assert got.dtype == np.float64 and got.nnz == counts.nnz
+    assert np.shares_memory(got.indices, counts.indices)
+    np.testing.assert_array_equal(counts.data, before)  # the counts are left as they were
+    assert counts.data.dtype == np.int32
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_normalize_gives_rows_as_shares_to_the_bit(order):
+    # as NMF's components, in column order: their rows summed from a row-order copy differ in the last bit
+    rng = np.random.default_rng(13)
+    matrix = np.asfortranarray(rng.random((6, 100))) if order == "F" else rng.random((6, 100))
+    matrix[2] = 0.0  # no weight: equal shares
+    matrix[4, 3] = np.nan  # a row that sums to NaN: equal shares too
+    sums = matrix.sum(axis=1, keepdims=True)
+    expected = np.where(sums > 0, matrix / np.where(sums > 0, sums, 1.0), 1.0 / 100)
+    given = matrix.copy(order="K")
+    got = tm._normalize(given)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(given, matrix)  # left as it was
+    np.testing.assert_array_equal(got[[2, 4]], np.full((2, 100), 1.0 / 100))
+    np.testing.assert_allclose(got.sum(axis=1), 1.0)
+    same = tm._normalize(given, in_place=True)
+    assert same is given
+    np.testing.assert_array_equal(same, expected)
