@@ -312,3 +312,19 @@ def test_normalize_gives_rows_as_shares_to_the_bit(order):
     same = tm._normalize(given, in_place=True)
     assert same is given
     np.testing.assert_array_equal(same, expected)
+
+
+def test_stacked_columns_are_those_of_the_stacked_parts():
+    from scipy.sparse import vstack
+
+    rng = np.random.default_rng(14)
+    shapes = [(5, 12), (0, 12), (1, 12), (9, 12)]  # a part without rows too
+    for keep in (np.array([0, 3, 4, 11]), np.arange(12), np.array([], dtype=np.int64)):
+        parts = [csr_matrix((rng.poisson(0.6, size=s) * (rng.random(s) < 0.6)).astype(np.int32)) for s in shapes]
+        expected = vstack(parts, format="csr")[:, keep]
+        got = tm._stacked_columns(parts, keep, expected.nnz)
+        assert parts == []  # each part is let go once copied
+        assert got.shape == (15, len(keep)) and got.dtype == np.int32
+        np.testing.assert_array_equal(got.indptr, expected.indptr)
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_array_equal(got.data, expected.data)
