@@ -138,3 +138,21 @@ def test_chi2_tail_with_one_degree_of_freedom_equals_scipy():
     x = np.array([-1e-15, 0.0, 1e-9, 0.5, 3.841458820694124, 10.83, 167.23, 700.0])
     assert np.allclose(chi2_sf_1(x), chi2.sf(x, df=1), rtol=1e-12, atol=0)
     assert chi2_sf_1(3.841458820694124) == pytest.approx(0.05)  # the 5% critical value
+
+
+def test_stacked_tables_are_their_concatenation_made_a_column_at_a_time():
+    from discourselab.keyness import _stacked
+
+    frames = [pd.DataFrame({"term": pd.array(terms, dtype="str"), "count": counts, "g2": g2, "weak": weak})
+              for terms, counts, g2, weak in ((["a", "b"], [3, 1], [2.5, -1.0], [False, True]),
+                                              ([], [], [], []),
+                                              (["c"], [7], [0.25], [False]))]
+    for frame in frames[1:2]:
+        frame["count"] = frame["count"].astype("int64")
+        frame["weak"] = frame["weak"].astype(bool)
+    expected = pd.concat(frames, ignore_index=True)
+    tables = [{column: frame[column] for column in frame} for frame in frames]
+    got = _stacked(tables, list(expected.columns))
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert tables == [{}, {}, {}]  # every column let go once joined
+    assert list(_stacked([], ["term", "g2"]).columns) == ["term", "g2"]
