@@ -276,7 +276,7 @@ def test_shares_inferred_on_several_cores_are_those_of_one(monkeypatch):
 
 @pytest.mark.parametrize("block", [1, 4, 200])
 def test_sublinear_tfidf_is_scikit_learns_to_the_bit(block, monkeypatch):
-    # weighted INFER_DOCS rows at a time into a float copy of the values; the counts' indices are shared
+    # weighted TFIDF_ROWS rows at a time into a float copy of the values; the counts' indices are shared
     from sklearn.feature_extraction.text import TfidfTransformer
 
     rng = np.random.default_rng(11)
@@ -284,7 +284,7 @@ def test_sublinear_tfidf_is_scikit_learns_to_the_bit(block, monkeypatch):
     dense[[3, 17]] = 0  # documents without a term: a row of zeros stays zeros
     counts = csr_matrix(dense.astype(np.int32))
     before = counts.data.copy()
-    monkeypatch.setattr(tm, "INFER_DOCS", block)
+    monkeypatch.setattr(tm, "TFIDF_ROWS", block)
     expected = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
     got = tm.sublinear_tfidf(counts)
     np.testing.assert_array_equal(got.toarray(), expected.toarray())

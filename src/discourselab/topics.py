@@ -48,8 +48,10 @@ PARALLEL_FROM = 300
 FIT_DOCS = 4000
 #: Processes (joblib; -1: all cores) for LDA's inference of every document's shares after such a fit.
 INFER_JOBS = -1
-#: Documents whose shares are inferred at a time (split between the processes), and whose TF-IDF is weighted.
+#: Documents whose shares are inferred at a time (split between the processes).
 INFER_DOCS = 20_000
+#: Documents whose TF-IDF :func:`sublinear_tfidf` weights at a time.
+TFIDF_ROWS = 20_000
 #: Rows np.bincount converts at a time when building the documents (see _sliced_bincount).
 BINCOUNT_ROWS = 1 << 22
 #: Resampled document counts held at a time by the prevalence bootstrap (resamples x a group's documents).
@@ -285,7 +287,7 @@ def sublinear_tfidf(counts: csr_matrix) -> csr_matrix:
     row pointers) and weights them by idf through a temporary of the values'
     size. Here only the values are made floats; the result shares its column
     indices and row pointers with ``counts``, which must not change while it
-    is used. The values are weighted ``INFER_DOCS`` rows at a time by
+    is used. The values are weighted ``TFIDF_ROWS`` rows at a time by
     scikit-learn's own ``transform`` (each row's weights depend only on the row
     and the idf). At 401,728 paragraphs (11.7 million counts), a traced peak of
     103 MB instead of 224 MB.
@@ -294,8 +296,8 @@ def sublinear_tfidf(counts: csr_matrix) -> csr_matrix:
     transformer = TfidfTransformer(sublinear_tf=True).fit(counts)
     data, indices, indptr = counts.data.astype(np.float64), counts.indices, counts.indptr
     width = counts.shape[1]
-    for start in range(0, counts.shape[0], INFER_DOCS):
-        stop = min(start + INFER_DOCS, counts.shape[0])
+    for start in range(0, counts.shape[0], TFIDF_ROWS):
+        stop = min(start + TFIDF_ROWS, counts.shape[0])
         a, b = indptr[start], indptr[stop]
         block = csr_matrix((data[a:b], indices[a:b], indptr[start:stop + 1] - a), shape=(stop - start, width))
         data[a:b] = transformer.transform(block, copy=False).data  # SciPy may have copied the block's values
