@@ -37,6 +37,7 @@ import simplemma
 from scipy.sparse import csr_matrix
 
 from . import config
+from .bytetokens import KEY_BYTES, KeyTable, ascii_spans, packed
 from .cache import cache_dir
 from .errors import CorpusError
 from .memory import gc_paused
@@ -485,9 +486,9 @@ class TextPipeline:
     def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What :meth:`counted` gives for each text, for many texts at once, as arrays.
 
-        Each token is looked up once, by its number among the distinct tokens
-        seen (analyzed on first sight); terms and running words then come from
-        arrays. Only the tokens that can begin a multiword expression are looked
+        Each token is numbered among the distinct tokens seen (analyzed on
+        first sight; :meth:`_token_numbers`); terms and running words then come
+        from arrays. Only the tokens that can begin a multiword expression are looked
         at one by one, as in :meth:`_merge_expressions`; a text with a token of
         several forms (rare) takes :meth:`counted` itself.
 
@@ -499,11 +500,7 @@ class TextPipeline:
         """
         vocab = self._vocabulary
         with gc_paused():  # each new token's analysis is kept: see gc_paused
-            raws = [self._raw_tokens(text) for text in texts]
-            lengths = np.fromiter(map(len, raws), dtype=np.int64, count=len(raws))
-            codes = np.fromiter(map(vocab.index.__getitem__, chain.from_iterable(raws)), dtype=np.int32,
-                                count=int(lengths.sum()))
-            del raws
+            codes, lengths = self._token_numbers(texts)
         term_of, words_of, flag_of = vocab.arrays()
         term, words, flag = term_of[codes], words_of[codes], flag_of[codes]
         text = np.repeat(np.arange(len(texts), dtype=np.int32), lengths)
@@ -529,6 +526,76 @@ class TextPipeline:
             order = np.argsort(text, kind="stable")
             return term[order], words[order], text[order]
         return term[keep], words[keep], text[keep]
+
+    def _token_numbers(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The number (in ``self._vocabulary``) of each of :meth:`_raw_tokens`' tokens of the texts, and their count per text.
+
+        Texts that are ASCII once folded and lower-cased (nearly all English
+        text) are tokenized together on their bytes and numbered by their
+        packed bytes (:mod:`discourselab.bytetokens`); a token the table does not
+        hold yet, and any token of another text, is numbered by its string.
+
+        Returns
+        -------
+        numbers : int32 array, one per token, in order
+        lengths : int64 array, the tokens of each text
+        """
+        index, table = self._vocabulary.index, self._vocabulary.table
+        lows = [text.lower() if text.isascii() else normalize_typography(text).lower() for text in texts]
+        other = {i: _PLAIN_TOKEN.findall(low) for i, low in enumerate(lows) if not low.isascii()}
+        for i in other:
+            lows[i] = ""  # tokenized apart, by the regular expression above
+        joined = "\n".join(lows)  # a line break ends any token
+        data = joined.encode("ascii")
+        starts, ends = ascii_spans(np.frombuffer(data, dtype=np.uint8))
+        text_starts = np.cumsum([0] + [len(low) + 1 for low in lows[:-1]])
+        lengths = np.bincount(np.searchsorted(text_starts, starts, side="right") - 1,
+                              minlength=len(texts)).astype(np.int64)
+        low, high = packed(data, starts, ends)
+        found = table.find(low, high, ends - starts)
+        if other:  # the other texts' tokens in their places, all to be numbered by their strings
+            for i, raws in other.items():
+                lengths[i] = len(raws)
+            text_ends = np.cumsum(lengths)
+            ascii_token = np.ones(int(text_ends[-1]), dtype=bool)
+            for i in other:
+                ascii_token[text_ends[i] - lengths[i]:text_ends[i]] = False
+            numbers = np.full(len(ascii_token), -1, dtype=np.int32)
+            numbers[ascii_token] = found
+        else:
+            numbers = found
+        missing = np.flatnonzero(numbers < 0)
+        if not len(missing):
+            return numbers, lengths
+        # new tokens (learned here), long ones, and any of a key the table holds for other bytes: by their strings,
+        # once for each distinct short ASCII token (its first place), in order, so tokens are learned in text order
+        if other:
+            inside = ascii_token[missing]
+            place = (np.cumsum(ascii_token) - 1)[missing]  # the place among the ASCII tokens (where inside)
+            other_raws = list(chain.from_iterable(other.values()))  # in order: the dict's keys are in text order
+            other_at = np.cumsum(~inside) - 1
+        else:
+            inside, place = np.ones(len(missing), dtype=bool), missing
+        size = np.zeros(len(missing), dtype=np.int64)  # bytes of each missing ASCII token
+        size[inside] = (ends - starts)[place[inside]]
+        first = np.arange(len(missing))  # each missing token's first place with the same bytes
+        same = np.flatnonzero(inside & (size <= KEY_BYTES))
+        lo, hi = low[place[same]], high[place[same]]
+        _, firsts, back = np.unique(KeyTable.key(lo, hi), return_index=True, return_inverse=True)
+        exact = (lo == lo[firsts][back]) & (hi == hi[firsts][back])  # a key shared by other bytes: each by itself
+        first[same] = np.where(exact, same[firsts][back], same)
+        heads = np.unique(first)
+        strings = np.empty(len(heads), dtype=object)
+        ascii_head = inside[heads]
+        at = place[heads[ascii_head]]
+        strings[ascii_head] = list(map(joined.__getitem__, map(slice, starts[at].tolist(), ends[at].tolist())))
+        if other:
+            strings[~ascii_head] = [other_raws[k] for k in other_at[heads[~ascii_head]].tolist()]
+        found = np.fromiter(map(index.__getitem__, strings), dtype=np.int32, count=len(heads))
+        numbers[missing] = found[np.searchsorted(heads, first)]
+        held = heads[ascii_head & (size[heads] <= KEY_BYTES)]
+        table.add(low[place[held]], high[place[held]], numbers[missing[held]])
+        return numbers, lengths
 
     def _merge_codes(self, codes, begins, ends, term, words, keep) -> None:
         """:meth:`_merge_expressions` on numbered tokens, at each token that may begin an expression.
@@ -937,6 +1004,7 @@ class _Vocabulary:
 
     def __init__(self, learn):
         self.index = _Index(learn)
+        self.table = KeyTable()  # numbers of short ASCII tokens, by their packed bytes
         self.term: list[int] = []
         self.words: list[int] = []
         self.flag: list[int] = []
