@@ -27,7 +27,7 @@ _CLASS[[ord("'"), ord("-")]] = _JOINS_LETTERS
 _CLASS[[ord("."), ord(",")]] = _JOINS_DIGITS
 _CLASS[ord("%")] = _PERCENT
 
-# odd constants that mix the two packed integers into one sortable key (multiplication wraps modulo 2**64)
+# odd constants that mix the two packed integers into one key for the hash table (multiplication wraps modulo 2**64)
 _MIX_LOW, _MIX_HIGH = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 
 
