@@ -50,6 +50,18 @@ def test_mini_audit_reasons(mini_manifest):
     assert audit[("texts/c.txt", 1)] == "byline"
 
 
+def test_names_of_a_files_pieces_titles_first_in_manifest_order():
+    # which reason a line outside the pieces gets depends on this order: the first name it holds wins
+    from discourselab.corpus import _names, _piece_names
+
+    manifest = pd.DataFrame({"doc_id": ["a", "b", "c"], "title": ["Title A", "", "Title C"],
+                             "author": ["Ann Lee; Bo Wu", "Cy Ma", " ; Di Xu"]})
+    names = _piece_names(manifest)
+    assert _names(names, ["c", "a"]) == [("title line", "Title A"), ("title line", "Title C"), ("byline", "Ann Lee"),
+                                         ("byline", "Bo Wu"), ("byline", "Di Xu")]
+    assert _names(names, ["b"]) == [("byline", "Cy Ma")]
+
+
 @pytest.mark.parametrize("manifest", ["mini", "seed"])
 def test_nothing_lost(manifest, mini_manifest):
     corpus = load_corpus(mini_manifest if manifest == "mini" else SEED_MANIFEST)

@@ -438,12 +438,21 @@ def _named_reason(line: str, names: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _names(manifest: pd.DataFrame, doc_ids: list[str]) -> list[tuple[str, str]]:
-    """Titles and author names (``;`` separates co-authors) of the given pieces."""
-    rows = manifest[manifest["doc_id"].isin(doc_ids)]
-    titles = [("title line", t) for t in rows["title"] if t]
-    authors = [("byline", a.strip()) for names in rows["author"] for a in names.split(";") if a.strip()]
-    return titles + authors
+def _piece_names(manifest: pd.DataFrame) -> dict[str, tuple[int, list[tuple[str, str]], list[tuple[str, str]]]]:
+    """Each piece's place in the manifest, title and author names (``;`` separates co-authors), made once for :func:`_names`."""
+    return {doc_id: (i, [("title line", title)] if title else [],
+                     [("byline", a.strip()) for a in author.split(";") if a.strip()])
+            for i, (doc_id, title, author) in enumerate(zip(manifest["doc_id"], manifest["title"], manifest["author"]))}
+
+
+def _names(piece_names: dict, doc_ids: list[str]) -> list[tuple[str, str]]:
+    """Titles, then author names, of the given pieces (each in manifest order; ``piece_names`` from :func:`_piece_names`).
+
+    Looked up, not searched for in the manifest: a search per file made
+    reading a corpus of thousands of files grow with the square of their number.
+    """
+    pieces = sorted((piece_names[doc_id] for doc_id in set(doc_ids)), key=lambda names: names[0])
+    return [name for _, titles, _ in pieces for name in titles] + [name for *_, authors in pieces for name in authors]
 
 
 def _split_file(lines, spans, reasons, file_label, names):
@@ -549,8 +558,9 @@ def _load(manifest_path: Path, rules_path) -> Corpus:
     rules = read_rules(rules_path)
     spans: dict[Path, list] = {}
     paragraphs, audit = [], []
+    piece_names = _piece_names(manifest)
     for path, rows in _rows_by_file(manifest, manifest_path).items():
-        spans[path], paras, left_out = _read_file(path, rows, manifest, manifest_path, rules)
+        spans[path], paras, left_out = _read_file(path, rows, piece_names, manifest_path, rules)
         paragraphs += paras
         audit += left_out
     pieces = _assemble(manifest, spans, manifest_path.parent, paragraphs)
@@ -571,14 +581,14 @@ def _rows_by_file(manifest: pd.DataFrame, manifest_path: Path) -> dict[Path, lis
     return files
 
 
-def _read_file(path: Path, rows: list, manifest: pd.DataFrame, manifest_path: Path, rules: pd.DataFrame):
+def _read_file(path: Path, rows: list, piece_names: dict, manifest_path: Path, rules: pd.DataFrame):
     """The piece spans, paragraph rows and audit rows of one text file; stop on an empty piece."""
     lines = read_lines(path, getattr(rows[0][0], "encoding", "") or "utf-8", rows[0][1])
     spans = [(*locate_piece(lines, getattr(rec, "start", ""), getattr(rec, "end", ""), where), rec.doc_id, where)
              for rec, where in rows]
     label = path.relative_to(manifest_path.parent.resolve()).as_posix()
     _check_overlaps(spans, label)
-    names = _names(manifest, [rec.doc_id for rec, _ in rows])
+    names = _names(piece_names, [rec.doc_id for rec, _ in rows])
     paragraphs, audit = _split_file(lines, spans, rule_reasons(lines, path.name, rules), label, names)
     found = {para["doc_id"] for para in paragraphs}
     for rec, where in rows:
@@ -603,8 +613,9 @@ def iter_paragraphs(manifest_path: str | Path, rules_path: str | Path | None = "
     rules_path = _rules_path(manifest_path, rules_path)
     manifest = read_manifest(manifest_path)
     rules = read_rules(rules_path)
+    piece_names = _piece_names(manifest)
     for path, rows in _rows_by_file(manifest, manifest_path).items():
-        _, paragraphs, _ = _read_file(path, rows, manifest, manifest_path, rules)
+        _, paragraphs, _ = _read_file(path, rows, piece_names, manifest_path, rules)
         order = {rec.doc_id: i for i, (rec, _) in enumerate(rows)}
         for para in sorted(paragraphs, key=lambda p: (order[p["doc_id"]], p["line"])):
             yield para["doc_id"], para["text"]
