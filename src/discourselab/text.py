@@ -1010,6 +1010,8 @@ class _Vocabulary:
     ``index`` numbers the tokens; per number, ``term`` (a number in ``terms``;
     -1 for none), ``words`` (running words: 0 for a number), ``flag``
     (``_BEGINS``, ``_SEVERAL_FORMS``) and ``form`` (its one form, else None).
+    ``table`` numbers the short ASCII tokens by their packed bytes
+    (:class:`~discourselab.bytetokens.KeyTable`, filled by :meth:`TextPipeline._token_numbers`).
     """
 
     def __init__(self, learn):
