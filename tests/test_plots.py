@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,8 +85,23 @@ def test_a_heatmap_of_thousands_of_pieces_shows_block_means(monkeypatch):
     names = [f"p{i}" for i in range(100)]
     table = pd.DataFrame(np.random.default_rng(2).random((100, 100)), index=names, columns=names)
     fig = plots.plot_similarity(table)
-    assert fig.axes[0].get_images()[0].get_array().shape == (34, 34)  # blocks of 3
+    image = fig.axes[0].get_images()[0]
+    assert image.get_array().shape == (34, 34, 4)  # blocks of 3, coloured
     assert "mean of 3 x 3 pairs" in fig.axes[0].get_xlabel()
+    means, _ = plots.block_means(table.to_numpy(), 40, order=np.arange(100), diagonal=False)
+    scale = plt.Normalize(np.nanmin(means), np.nanmax(means))
+    np.testing.assert_array_equal(image.get_array(), plt.get_cmap("viridis")(scale(means), bytes=True))
+    # the pixels drawn are those of the block means coloured by matplotlib itself (the layout kept as drawn)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    fig.canvas.draw()
+    drawn = np.asarray(fig.canvas.buffer_rgba()).copy()
+    image.set_data(means)
+    image.set_cmap("viridis")
+    image.set_norm(scale)
+    fig.canvas.draw()
+    assert (np.asarray(fig.canvas.buffer_rgba()) == drawn).all()
+    plt.close(fig)
 
 
 def test_many_pieces_give_figures_of_readable_size():
