@@ -46,6 +46,47 @@ def test_cosine_a_block_of_rows_at_a_time_is_scikit_learns(cells, monkeypatch):
     assert len(made) == 2  # the dense ones
 
 
+@pytest.mark.parametrize("cells", [40, 300, 10**6])
+def test_cosine_pairs_of_real_valued_rows_in_blocks_are_scikit_learns_to_the_bit(cells, monkeypatch):
+    from scipy.sparse import random as sparse_random
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from discourselab import similarity
+
+    monkeypatch.setattr(similarity, "COSINE_CELLS", cells)  # 60 rows: blocks of 1, 5 and all 60
+    rng = np.random.default_rng(8)
+    matrix = sparse_random(60, 400, density=0.15, format="csr", random_state=8,
+                           data_rvs=lambda k: rng.lognormal(0.0, 2.0, k))  # sums whose order shows in the last bits
+    expected = cosine_similarity(matrix)
+    np.testing.assert_array_equal(similarity.cosine_pairs(matrix), expected[np.triu_indices(60, k=1)])
+    np.testing.assert_array_equal(similarity.cosine_matrix(matrix), expected)
+    # copy=False: normalized in place, the same pairs
+    before = matrix.copy()
+    owned = matrix.copy()
+    np.testing.assert_array_equal(similarity.cosine_pairs(owned, copy=False), expected[np.triu_indices(60, k=1)])
+    assert (matrix != before).nnz == 0  # copy=True (the default) left the caller's matrix as it was
+    np.testing.assert_allclose(np.sqrt(owned.multiply(owned).sum(axis=1)).A1, 1.0, rtol=1e-12)
+    # rows whose columns are stored out of order: sorted first (a copy), so the values of the sorted rows
+    shuffled = matrix.copy()
+    for r in range(60):
+        lo, hi = shuffled.indptr[r], shuffled.indptr[r + 1]
+        order = rng.permutation(hi - lo) + lo
+        shuffled.indices[lo:hi], shuffled.data[lo:hi] = shuffled.indices[order], shuffled.data[order]
+    shuffled.has_sorted_indices = False
+    np.testing.assert_array_equal(similarity.cosine_pairs(shuffled), expected[np.triu_indices(60, k=1)])
+    assert not shuffled.has_sorted_indices
+
+
+def test_rows_from_share_the_matrix_values():
+    from discourselab import similarity
+
+    matrix = csr_matrix(np.random.default_rng(1).poisson(0.5, size=(7, 5)).astype(float))
+    for start in range(8):
+        rows = similarity._rows_from(matrix, start)
+        np.testing.assert_array_equal(rows.toarray(), matrix.toarray()[start:])
+        assert rows.nnz == 0 or np.shares_memory(rows.data, matrix.data)
+
+
 def test_burrows_delta_three_texts_by_hand():
     # Most frequent words: a (4), b (4); c (1) is left out with mfw=2.
     # Relative frequencies: a = (2/4, 1/3, 1/2), b = (1/4, 2/3, 1/2)

@@ -225,7 +225,7 @@ class Study:
         """
         names = self.pieces["doc_id"].tolist()
         matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
-        return similarity_pairs(cosine_pairs(matrix), self.delta_pairs(mfw), self.pieces)
+        return similarity_pairs(cosine_pairs(matrix, copy=False), self.delta_pairs(mfw), self.pieces)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
