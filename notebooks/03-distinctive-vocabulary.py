@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, cluster, distinctive_terms, top_pairs
+from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, top_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -80,11 +80,12 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
+# the trees (cosine distance: 1 - similarity; Delta) first: SciPy clusters a copy of the values, not to be made
+# while the table of pairs is held as well
+topic_tree, style_tree = study.similarity_trees(mfw)
 pairs = study.similarity_pairs(mfw)  # the cosine of the pieces' TF-IDF, and Delta; no square table is kept
 study.release()  # the counts and texts are done with (they stay in the cache)
 write_table(pairs, "similarity", study.out_dir)
-# the pairs' columns are the condensed values SciPy takes (cosine distance: 1 - similarity)
-topic_tree, style_tree = cluster(pairs["cosine"], similarities=True), cluster(pairs["delta"])
 
 # %%
 from scipy.cluster.hierarchy import leaves_list

@@ -275,6 +275,9 @@ def test_grouping_tests_equal_the_definition_on_random_pairs(n):
             value = pairs[result["value"]].to_numpy()
             observed = value[same].mean() - value[~same].mean()
             assert result["difference"] == pytest.approx(observed, abs=1e-12)
+            assert result["within"] == value[same].mean()
+            assert result["between"] == pytest.approx(value[~same].mean(), rel=1e-12)
+            assert result["within"] - result["between"] == result["difference"]  # from the same sums
             assert result["p_greater"] == (1 + (stats[:, i] >= observed).sum()) / 151
             assert result["p_less"] == (1 + (stats[:, i] <= observed).sum()) / 151
 

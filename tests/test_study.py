@@ -68,7 +68,7 @@ def test_variant_usage(study):
 
 
 def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cache(study, tmp_path, monkeypatch):
-    from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cosine_table, grouping_tests,
+    from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, grouping_tests,
                                          similarity_pairs, tfidf_from_tokens)
     from discourselab.study import Study
 
@@ -79,6 +79,17 @@ def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cach
                              study.pieces)
     # the study's pairs (made without square tables) are those of the square tables, to the bit
     pd.testing.assert_frame_equal(study.similarity_pairs(mfw=20), pairs)
+    # its trees are those of the pairs' columns, and come from the cache, as do the cosine pairs
+    trees = study.similarity_trees(mfw=20)
+    for tree, expected_tree in zip(trees, (cluster(pairs["cosine"], similarities=True), cluster(pairs["delta"]))):
+        np.testing.assert_array_equal(tree, expected_tree)
+    with monkeypatch.context() as patch:
+        patch.setattr("discourselab.study.cluster", lambda *a, **k: pytest.fail("tree made again"))
+        patch.setattr("discourselab.study.cosine_pairs", lambda *a, **k: pytest.fail("cosine made again"))
+        again = Study(study.corpus, study.out_dir, study.by).similarity_trees(mfw=20)
+        np.testing.assert_array_equal(again[0], trees[0])
+        np.testing.assert_array_equal(again[1], trees[1])
+        np.testing.assert_array_equal(study.cosine_pairs(), pairs["cosine"].to_numpy())
     pd.testing.assert_frame_equal(study.delta(mfw=20), burrows_delta(study.corpus.piece_texts(), mfw=20))
     monkeypatch.setattr("discourselab.study.burrows_delta_pairs", lambda *a, **k: pytest.fail("Delta made again"))
     np.testing.assert_array_equal(Study(study.corpus, study.out_dir, study.by).delta_pairs(mfw=20),

@@ -19,8 +19,8 @@ from .frequency import count_terms, group_of
 from .keyness import compare_groups
 from .memory import return_large_blocks, trim_after_each_cell
 from .progress import bar
-from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, condensed, cosine_pairs, grouping_tests,
-                         similarity_pairs, tfidf_from_tokens)
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, cluster, condensed, cosine_pairs,
+                         grouping_tests, similarity_pairs, tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -219,13 +219,36 @@ class Study:
                           for column in columns], ignore_index=True)
 
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
-        """:func:`~discourselab.similarity.similarity_pairs` of the pieces' TF-IDF cosine and :meth:`delta_pairs`.
+        """:func:`~discourselab.similarity.similarity_pairs` of :meth:`cosine_pairs` and :meth:`delta_pairs`.
 
         Both are made as pairs, without their square tables (at 3,792 pieces, 115 MB each).
         """
-        names = self.pieces["doc_id"].tolist()
-        matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
-        return similarity_pairs(cosine_pairs(matrix, copy=False), self.delta_pairs(mfw), self.pieces)
+        return similarity_pairs(self.cosine_pairs(), self.delta_pairs(mfw), self.pieces)
+
+    def cosine_pairs(self) -> np.ndarray:
+        """Cosine similarity of the pieces' TF-IDF, every pair once (:func:`~discourselab.similarity.cosine_pairs`), cached."""
+        def made() -> np.ndarray:
+            names = self.pieces["doc_id"].tolist()
+            matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
+            return cosine_pairs(matrix, copy=False)
+
+        return self._cached("cosine-pairs", {}, made)
+
+    def similarity_trees(self, mfw: int = 100) -> tuple[np.ndarray, np.ndarray]:
+        """The pieces' trees (:func:`~discourselab.similarity.cluster`, average linkage), cached: by topic and by style.
+
+        The topic tree clusters the cosine distances of :meth:`cosine_pairs`
+        (1 - similarity), the style tree :meth:`delta_pairs`: the trees of
+        :meth:`similarity_pairs`' columns. Each is made from its own values
+        alone, so that no table of pairs is held while SciPy clusters a copy of
+        them (at 3,792 pieces, 57 MB for each tree, and 57 MB more for the
+        distances of the topic tree).
+        """
+        def made() -> tuple[np.ndarray, np.ndarray]:
+            topic = cluster(self.cosine_pairs(), similarities=True)
+            return topic, cluster(self.delta_pairs(mfw))
+
+        return self._cached("similarity-trees", {"mfw": mfw}, made)
 
     def with_settings(self, **changes) -> "Study":
         """The same study with other text settings (e.g. ``use_glossary=False``).
