@@ -125,6 +125,23 @@ def test_save_figure_writes_the_svg_with_the_pngs_layout(tmp_path):
     assert fig.get_layout_engine() is engine  # and the figure keeps its engine
     assert svg.read_text().startswith("<?xml") and png.read_bytes()[1:4] == b"PNG"
     plt.close(fig)
+    # the same figure gives the same bytes (the SVG's element ids are salted, not random), and the
+    # salt is set for the save alone
+    fig, ax = figure()
+    again = save_figure(fig, "again", tmp_path)
+    plt.close(fig)
+    assert again[0].read_bytes() == png.read_bytes() and again[1].read_bytes() == svg.read_bytes()
+    assert 'id="' in svg.read_text() and matplotlib.rcParams["svg.hashsalt"] is None
+
+
+def test_the_run_command_imports_no_plotting():
+    # its own process runs the notebooks and writes tables: matplotlib (27 MB) only in the kernels
+    import subprocess
+    import sys
+
+    code = "import sys, discourselab.cli, discourselab.report; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "False\n"
 
 
 def test_an_iterable_of_tables_is_written_as_one_table(tmp_path, monkeypatch):

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.pyplot as plt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from . import config
 from .text import table_parts
 
-matplotlib.rcParams["svg.hashsalt"] = "discourselab"
+if TYPE_CHECKING:  # matplotlib is imported where a figure is saved: the run's own process writes tables only (27 MB)
+    import matplotlib.pyplot as plt
+
+#: The salt of the SVG files' element ids (matplotlib's ``svg.hashsalt``), so that they do not change from run to run.
+SVG_SALT = "discourselab"
 
 #: Resolution of the PNG files (pixels per inch).
 PNG_DPI = 150
@@ -105,13 +109,16 @@ def save_figure(fig: plt.Figure, name: str, out_dir: str | Path) -> list[Path]:
     put back): the two files show the same layout, and the SVG is written in
     about two thirds of the time.
     """
+    import matplotlib
+
     folder = config.out_paths(out_dir)[config.FIGURES]
     png, svg = folder / f"{name}.png", folder / f"{name}.svg"
     fig.savefig(png, dpi=PNG_DPI, bbox_inches="tight", metadata={"Software": None})
     engine = fig.get_layout_engine()
     fig.set_layout_engine("none")
     try:
-        fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):
+            fig.savefig(svg, bbox_inches="tight", metadata={"Date": None, "Creator": None})
     finally:
         fig.set_layout_engine(engine)
     return [png, svg]
@@ -125,6 +132,7 @@ def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 10
     screen; the figure is drawn once for the file instead of once more for the
     notebook.
     """
+    import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
     paths = save_figure(fig, name, out_dir)
