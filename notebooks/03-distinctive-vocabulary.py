@@ -84,8 +84,8 @@ names = study.pieces["doc_id"].tolist()
 # while the table of pairs is held as well
 topic_tree, style_tree = study.similarity_trees(mfw)
 pairs = study.similarity_pairs(mfw)  # the cosine of the pieces' TF-IDF, and Delta; no square table is kept
-study.release()  # the counts and texts are done with (they stay in the cache)
 write_table(pairs, "similarity", study.out_dir)
+study.release()  # the counts and texts are done with (they stay in the cache)
 
 # %%
 from scipy.cluster.hierarchy import leaves_list
