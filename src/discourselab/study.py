@@ -226,7 +226,11 @@ class Study:
         return similarity_pairs(self.cosine_pairs(), self.delta_pairs(mfw), self.pieces)
 
     def cosine_pairs(self) -> np.ndarray:
-        """Cosine similarity of the pieces' TF-IDF, every pair once (:func:`~discourselab.similarity.cosine_pairs`), cached."""
+        """The pieces' TF-IDF cosine similarity of every pair (:func:`~discourselab.similarity.cosine_pairs`), cached.
+
+        Read by :meth:`similarity_pairs` and :meth:`similarity_trees`; with the
+        cache off, each makes them again.
+        """
         def made() -> np.ndarray:
             names = self.pieces["doc_id"].tolist()
             matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
