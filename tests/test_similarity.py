@@ -77,14 +77,15 @@ def test_cosine_pairs_of_real_valued_rows_in_blocks_are_scikit_learns_to_the_bit
     assert not shuffled.has_sorted_indices
 
 
-def test_rows_from_share_the_matrix_values():
+def test_csr_rows_share_the_matrix_values():
     from discourselab import similarity
 
     matrix = csr_matrix(np.random.default_rng(1).poisson(0.5, size=(7, 5)).astype(float))
     for start in range(8):
-        rows = similarity._rows_from(matrix, start)
-        np.testing.assert_array_equal(rows.toarray(), matrix.toarray()[start:])
-        assert rows.nnz == 0 or np.shares_memory(rows.data, matrix.data)
+        for stop in range(start, 8):
+            rows = similarity.csr_rows(matrix.data, matrix.indices, matrix.indptr, start, stop, 5)
+            np.testing.assert_array_equal(rows.toarray(), matrix.toarray()[start:stop])
+            assert rows.nnz == 0 or np.shares_memory(rows.data, matrix.data)
 
 
 def test_burrows_delta_three_texts_by_hand():

@@ -257,15 +257,16 @@ def _unit_rows(matrix, copy: bool = True):
     return normalize(matrix, copy=copy)
 
 
-def _rows_from(matrix, start: int):
-    """The rows of a CSR matrix from ``start`` on, sharing its values and column indices.
+def csr_rows(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, start: int, stop: int, width: int):
+    """Rows ``start`` to ``stop`` of the CSR matrix of these arrays, as a matrix that views them (no copy).
 
-    Slicing copies them, and so does SciPy's constructor when they are less
-    than half of the arrays they view; the arrays are set on an empty matrix instead.
+    SciPy's slicing copies the rows, and so does its constructor when they
+    are less than half of the arrays they view; the arrays are set on an
+    empty matrix instead. Its values may be changed in place.
     """
-    first = matrix.indptr[start]
-    rows = csr_matrix((matrix.shape[0] - start, matrix.shape[1]), dtype=matrix.dtype)
-    rows.data, rows.indices, rows.indptr = matrix.data[first:], matrix.indices[first:], matrix.indptr[start:] - first
+    first, last = indptr[start], indptr[stop]
+    rows = csr_matrix((stop - start, width), dtype=data.dtype)
+    rows.data, rows.indices, rows.indptr = data[first:last], indices[first:last], indptr[start:stop + 1] - first
     return rows
 
 
@@ -285,7 +286,7 @@ def _cosine_blocks(unit, upper: bool = False):
         return
     rows = max(1, COSINE_CELLS // max(n, 1))
     for start in range(0, n, rows):
-        others = _rows_from(unit, start) if upper else unit
+        others = csr_rows(unit.data, unit.indices, unit.indptr, start, n, unit.shape[1]) if upper else unit
         block = safe_sparse_dot(others, unit[start:start + rows].T, dense_output=True)  # others x the block's rows
         yield start, np.ascontiguousarray(block.T)
 
@@ -657,14 +658,15 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     columns = [pairs[value].to_numpy() for value in values]
     totals, n, n_same = [v.sum() for v in columns], len(same), int(same.sum())
 
-    def differences(s: np.ndarray) -> list[float]:  # mean within minus mean between; 0 if either is empty
-        k = int(s.sum())
-        if not 0 < k < n:
-            return [0.0] * len(columns)
-        within = [v[s].sum() for v in columns]
+    def contrast(within: list[float], k: int) -> list[float]:  # mean within minus mean between, from the sums
         return [w / k - (t - w) / (n - k) for w, t in zip(within, totals)]
 
-    observed = differences(same)  # computed as for the permutations, so that a tie is a tie
+    def differences(s: np.ndarray) -> list[float]:  # of a mask of same-group pairs; 0 if either side is empty
+        k = int(s.sum())
+        return contrast([v[s].sum() for v in columns], k) if 0 < k < n else [0.0] * len(columns)
+
+    within_sums = [v[same].sum() for v in columns]
+    observed = contrast(within_sums, n_same)  # computed as for the permutations, so that a tie is a tie
     ids = pd.Index(pieces["doc_id"])
     ia, ib = _positions(pairs["piece_a"], ids), _positions(pairs["piece_b"], ids)
     rng = np.random.default_rng(seed)
@@ -686,7 +688,6 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
             within = _gathered_within(condensed_columns, len(ids), labels)
         stats = within / n_same - (np.array(totals) - within) / (n - n_same)
     # the means of the statistic's sums: the pairs between groups (most of them) are not copied out to be averaged
-    within_sums = [v[same].sum() for v in columns]
     return [{"column": column, "value": value, "same_pairs": n_same, "within": w / n_same,
              "between": (t - w) / (n - n_same), "difference": observed[i],
              "p_greater": (1 + (stats[:, i] >= observed[i]).sum()) / (permutations + 1),

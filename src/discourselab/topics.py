@@ -38,6 +38,7 @@ from .errors import CorpusError
 from .frequency import group_of, in_groups, row_counts
 from .lda import LDA
 from .memory import trim_heap
+from .similarity import csr_rows
 
 MODELS = ("nmf", "lda")
 #: A model needs at least this many documents per topic to be worth reading.
@@ -298,9 +299,8 @@ def sublinear_tfidf(counts: csr_matrix) -> csr_matrix:
     width = counts.shape[1]
     for start in range(0, counts.shape[0], TFIDF_ROWS):
         stop = min(start + TFIDF_ROWS, counts.shape[0])
-        a, b = indptr[start], indptr[stop]
-        block = csr_matrix((data[a:b], indices[a:b], indptr[start:stop + 1] - a), shape=(stop - start, width))
-        data[a:b] = transformer.transform(block, copy=False).data  # SciPy may have copied the block's values
+        block = csr_rows(data, indices, indptr, start, stop, width)
+        data[indptr[start]:indptr[stop]] = transformer.transform(block, copy=False).data  # the idf makes a new matrix
     return csr_matrix((data, indices, indptr), shape=counts.shape, copy=False)
 
 
