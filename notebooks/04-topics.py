@@ -49,7 +49,7 @@ result = tm.run_topics(counted, study.pieces, ["doc_id", *study.by], unit=unit, 
 del counted
 study.release()  # the term counts are done with: the topics' documents hold what the cells below need
 documents, ks, too_small = result.documents, result.ks, result.too_small
-n_docs, n_terms = documents.counts.shape
+n_docs, n_terms = documents.shape
 dropped = sorted(set(k_range) - set(ks))
 display(Markdown(
     f"Documents: **{n_docs} {unit}s** with {n_terms:,} terms that occur in at least two of them "

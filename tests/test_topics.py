@@ -328,3 +328,24 @@ def test_stacked_columns_are_those_of_the_stacked_parts():
         np.testing.assert_array_equal(got.indptr, expected.indptr)
         np.testing.assert_array_equal(got.indices, expected.indices)
         np.testing.assert_array_equal(got.data, expected.data)
+
+
+def test_run_topics_lets_go_of_the_counts_unless_asked(monkeypatch):
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    rng = np.random.default_rng(5)
+    paragraphs = {f"{doc}{i}": (doc, list(rng.choice(FRUIT if doc == "f" else TOOLS, size=20)))
+                  for doc in "ft" for i in range(12)}
+    tokens = token_table(paragraphs)
+    pieces = pd.DataFrame({"doc_id": ["f", "t"], "role": ["x", "y"]})
+    options = {"k_range": [2, 3], "seeds": [0, 1], "n_boot": 20}
+    lean = tm.run_topics(tokens, pieces, ["doc_id", "role"], **options)
+    kept = tm.run_topics(tokens, pieces, ["doc_id", "role"], keep_counts=True, **options)
+    built = tm.build_documents(tokens)
+    assert lean.documents.counts is None
+    assert lean.documents.shape == kept.documents.shape == built.counts.shape == (24, 16)
+    assert (kept.documents.counts != built.counts).nnz == 0
+    # the results do not depend on it
+    pd.testing.assert_frame_equal(lean.prevalence, kept.prevalence)
+    pd.testing.assert_frame_equal(lean.terms, kept.terms)
+    np.testing.assert_array_equal(lean.fit.doc_topic, kept.fit.doc_topic)
+    pd.testing.assert_frame_equal(lean.documents.docs, built.docs)

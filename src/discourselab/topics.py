@@ -23,7 +23,7 @@ and seed:
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
@@ -65,11 +65,21 @@ class SmallCorpusWarning(UserWarning):
 
 @dataclass
 class TopicDocuments:
-    """Documents for topic modelling: the count matrix and what each row is."""
+    """Documents for topic modelling: the count matrix and what each row is.
 
-    counts: csr_matrix
+    ``counts`` is None once let go of (:func:`run_topics` keeps it only when
+    asked): the documents' table and vocabulary still say what the rows and
+    columns were.
+    """
+
+    counts: csr_matrix | None
     vocabulary: np.ndarray
     docs: pd.DataFrame  # doc_id, unit_id, words
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(documents, terms): the count matrix's shape, also once it is let go of."""
+        return len(self.docs), len(self.vocabulary)
 
 
 def build_documents(tokens, *, unit: str = "paragraph", chunk_words: int = 200,
@@ -719,7 +729,8 @@ class TopicStudy:
 
 def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                chunk_words: int = 200, k_range=range(2, 11), seeds=(0, 1, 2, 3, 4), n_top: int = 10,
-               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 800, progress=None) -> TopicStudy:
+               n_boot: int = 1000, seed: int = 0, max_docs: int | None = 800, progress=None,
+               keep_counts: bool = False) -> TopicStudy:
     """The whole topic analysis: diagnostics over ``k_range``, the choice, final fits and prevalence.
 
     Both models are refitted on all documents with ``seed`` at the chosen k
@@ -730,6 +741,11 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
     and the parameters (:mod:`discourselab.cache`), so the findings notebook and
     notebook 04 compute them once. Warnings about the corpus size are left to
     the caller (``too_small``).
+
+    The documents' count matrix (one row per paragraph: 94 MB at 31M words)
+    is let go of once the results are made, unless ``keep_counts``: what
+    follows a topic analysis reads the fits, the documents' table and the
+    vocabulary (``documents.shape`` stays).
     """
     from .cache import cached_object, cached_table, digest
 
@@ -755,6 +771,8 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                       lambda level=level: prevalence_of(ordered, documents.docs, pieces, level,
                                                         n_boot=n_boot, seed=seed))
          for level in levels], ignore_index=True)
+    if not keep_counts:
+        documents = replace(documents, counts=None)
     return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)
 
 
