@@ -56,7 +56,7 @@ TFIDF_ROWS = 20_000
 #: Rows np.bincount converts at a time when building the documents (see _sliced_bincount).
 BINCOUNT_ROWS = 1 << 22
 #: Resampled document counts held at a time by the prevalence bootstrap (resamples x a group's documents).
-BOOT_CELLS = 1 << 21
+BOOT_CELLS = 1 << 20
 
 
 class SmallCorpusWarning(UserWarning):
@@ -640,7 +640,8 @@ def _resample_counts(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     counted from n uniform picks: about seven times faster than
     ``rng.multinomial``, which draws a binomial per document.
     """
-    picks = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+    picks = rng.integers(0, n, size=(size, n))
+    picks += (np.arange(size) * n)[:, None]  # each resample its own n bins; in place: no second array of picks
     return np.bincount(picks.ravel(), minlength=size * n).reshape(size, n)
 
 
@@ -743,9 +744,9 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
     the caller (``too_small``).
 
     The documents' count matrix (one row per paragraph: 94 MB at 31M words)
-    is let go of once the results are made, unless ``keep_counts``: what
-    follows a topic analysis reads the fits, the documents' table and the
-    vocabulary (``documents.shape`` stays).
+    is let go of once the models are fitted, unless ``keep_counts``: the
+    prevalence, and what follows a topic analysis, read the fits, the
+    documents' table and the vocabulary (``documents.shape`` stays).
     """
     from .cache import cached_object, cached_table, digest
 
@@ -761,6 +762,8 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
         k = int(chosen["k"])
         fits = cached_object("topic-fits", digest(content, {"k": k, "seed": seed, "n_top": n_top}),
                              lambda: {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS})
+    if not keep_counts:  # what follows reads the documents' table only
+        documents = replace(documents, counts=None)
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
     ordered = [fits[(m, k)] for m in dict.fromkeys([chosen["model"], *MODELS])]
     groups = pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
@@ -771,8 +774,6 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                       lambda level=level: prevalence_of(ordered, documents.docs, pieces, level,
                                                         n_boot=n_boot, seed=seed))
          for level in levels], ignore_index=True)
-    if not keep_counts:
-        documents = replace(documents, counts=None)
     return TopicStudy(documents, ks, too_small, diagnostics, summary, chosen, fits, terms, prevalence_table)
 
 
