@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, top_pairs
+from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, pair_table, top_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -80,27 +80,28 @@ display(Markdown(
 
 # %%
 names = study.pieces["doc_id"].tolist()
-# the trees (cosine distance: 1 - similarity; Delta) first: SciPy clusters a copy of the values, not to be made
-# while the table of pairs is held as well
+# the trees (cosine distance: 1 - similarity; Delta) from the values alone: SciPy clusters a copy of them
 topic_tree, style_tree = study.similarity_trees(mfw)
-pairs = study.similarity_pairs(mfw)  # the cosine of the pieces' TF-IDF, and Delta; no square table is kept
-write_table(pairs, "similarity", study.out_dir)
+# the cosine of the pieces' TF-IDF and Delta of every pair, written a million pairs at a time: no table of all
+# of them is held (nor a square one), as for thousands of pieces it would be millions of rows
+write_table(study.similarity_tables(mfw), "similarity", study.out_dir)
 study.release()  # the counts and texts are done with (they stay in the cache)
 
 # %%
 from scipy.cluster.hierarchy import leaves_list
 
 order = [names[i] for i in leaves_list(topic_tree)]
-fig = plots.plot_similarity(PairSquare(pairs, "cosine"), order=order, groups=pieces[group],
+cosine = study.cosine_pairs()  # every pair once, in the order of the pieces
+fig = plots.plot_similarity(PairSquare.of(cosine, names, "cosine"), order=order, groups=pieces[group],
                             title="cosine similarity (TF-IDF)")
 show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
-closest = top_pairs(pairs, "cosine", 3)  # pairs.nlargest, with one copy of the column instead of two
-cosine = pairs["cosine"].to_numpy()
+closest = top_pairs(pair_table({"cosine": cosine}, study.pieces), "cosine", 3)
 display(Markdown(
     f"Cosine similarities between pieces range from {cosine.min():.2f} to {cosine.max():.2f} "
     f"(median {np.median(cosine):.2f}). The closest pairs: "
     + "; ".join(f"{r.piece_a} and {r.piece_b} ({r.cosine:.2f})" for r in closest.itertuples()) + "."
 ))
+del cosine, closest
 
 # %%
 fig = plots.plot_dendrograms(
@@ -115,7 +116,7 @@ show_figure(fig, "similarity-dendrograms", study.out_dir)
 
 # %%
 columns = [c for c in dict.fromkeys([group, "author", "file"]) if c in pieces]
-tests = study.similarity_tests(columns, mfw=mfw, pairs=pairs)  # grouping_tests of each column (cached for notebook 00)
+tests = study.similarity_tests(columns, mfw=mfw)  # grouping_tests of each column (cached for notebook 00)
 tests["p (closer within)"] = tests["p_greater"].where(tests["value"] == "cosine", tests["p_less"])
 write_table(tests, "similarity_grouping", study.out_dir)
 display(tests[["column", "value", "same_pairs", "within", "between", "difference", "p (closer within)"]])

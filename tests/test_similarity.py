@@ -467,3 +467,58 @@ def test_pairs_from_condensed_values_and_a_pair_column_seen_as_the_square():
         np.testing.assert_array_equal(np.ma.filled(images[0], -1), np.ma.filled(images[1], -1))
     with pytest.raises(ValueError, match="every pair of pieces once"):
         PairSquare(pairs.iloc[1:], "cosine")
+
+
+@pytest.mark.parametrize("n", [2, 7, 60])
+def test_pair_positions_of_a_run_of_first_pieces_are_their_rows_of_the_whole(n):
+    from discourselab.similarity import _pair_offset, pair_positions
+
+    a, b = pair_positions(n)
+    for start, stop in ((0, 1), (0, n - 1), (1, 3), (n - 2, n - 1), (2, n + 5), (3, 3)):
+        part = pair_positions(n, start, stop)
+        last = min(stop, n - 1)  # no pair starts at the last piece
+        rows = slice(_pair_offset(min(start, last), n), _pair_offset(last, n))
+        np.testing.assert_array_equal(part[0], a[rows])
+        np.testing.assert_array_equal(part[1], b[rows])
+        assert set(part[0].tolist()) <= set(range(start, stop))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 9, 60])
+@pytest.mark.parametrize("per_table", [1, 7, 100, 10_000])
+def test_similarity_pair_tables_are_the_rows_of_the_pairs(n, per_table, tmp_path):
+    from discourselab.similarity import similarity_pair_tables
+
+    rng = np.random.default_rng(n)
+    ids = [f"p{i}" for i in range(n)]
+    pieces = pd.DataFrame({"doc_id": ids, "role": rng.choice(["a", "b", None], n), "file": rng.choice(["f", "g"], n)})
+    cosine, delta = rng.random(n * (n - 1) // 2), rng.random(n * (n - 1) // 2)
+    whole = similarity_pairs(cosine, delta, pieces)
+    tables = list(similarity_pair_tables(cosine, delta, pieces, pairs_per_table=per_table))
+    pd.testing.assert_frame_equal(pd.concat(tables), whole)  # the same rows, columns and index
+    for table in tables[:-1]:  # about per_table pairs each, in whole runs of first pieces
+        assert len(table) <= max(per_table, n - 1)
+        assert not set(table["piece_a"]) & set(tables[-1]["piece_a"])
+    # written as one table: the same file
+    write_csv(whole, tmp_path / "whole.csv")
+    write_csv(iter(tables), tmp_path / "parts.csv")
+    assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_grouping_tests_of_one_value_on_its_own_pair_table_are_those_of_the_values_together(monkeypatch):
+    import discourselab.similarity as similarity
+    from discourselab.similarity import PairSquare, pair_table
+
+    for n, gemm in ((30, 10_000), (240, 10_000), (240, 200)):  # masks, gathered pairs, matrix products
+        monkeypatch.setattr(similarity, "GEMM_PIECES", gemm)
+        pairs, pieces = random_pairs(n, 3)
+        for column in ("role", "author"):
+            together = grouping_tests(pairs, pieces, column, ("cosine", "delta"), permutations=200, seed=4)
+            alone = [grouping_tests(pair_table({v: pairs[v].to_numpy()}, pieces, (column,)), pieces, column, (v,),
+                                    permutations=200, seed=4)[0] for v in ("cosine", "delta")]
+            assert alone == together
+    # a square of condensed values is that of the pairs' column
+    seen = PairSquare.of(pairs["delta"].to_numpy(), pieces["doc_id"], "delta")
+    np.testing.assert_array_equal(seen.to_numpy(), PairSquare(pairs, "delta").to_numpy())
+    assert seen.index.tolist() == pieces["doc_id"].tolist() and seen.name == "delta"
+    with pytest.raises(ValueError, match="every pair of pieces once"):
+        PairSquare.of(pairs["delta"].to_numpy()[1:], pieces["doc_id"])

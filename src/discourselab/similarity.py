@@ -10,7 +10,7 @@ terms are the terms of every other analysis. Burrows' Delta uses the most freque
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,8 @@ INDICATOR_COLUMNS = 500
 TERM_ROWS = 2_000_000
 #: Similarities :func:`cosine_matrix` computes at a time (a block of rows against all of them).
 COSINE_CELLS = 1 << 20
+#: Pairs of pieces per table of :func:`similarity_pair_tables` (about; whole runs of first pieces).
+PAIRS_PER_TABLE = 1 << 20
 #: The keys of each :func:`grouping_tests` result.
 GROUPING_TEST_COLUMNS = ["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"]
 
@@ -516,24 +518,63 @@ def similarity_pairs(cosine, delta, pieces: pd.DataFrame,
         similarity), ``delta`` (Burrows' Delta), and ``same_COLUMN`` (bool) for
         each of ``columns`` found in the pieces table (False where either value is missing).
     """
+    return pair_table({"cosine": cosine, "delta": delta}, pieces, columns)
+
+
+def similarity_pair_tables(cosine, delta, pieces: pd.DataFrame, columns: tuple[str, ...] = ("author", "role", "file"),
+                           pairs_per_table: int = PAIRS_PER_TABLE) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`similarity_pairs`, in the same order, a table of about ``pairs_per_table`` pairs at a time.
+
+    Each table holds the pairs of a run of first pieces (at least one). To
+    write or search the pairs of thousands of pieces (7.2 million at 3,792)
+    without holding their table (165 MB), e.g. ``write_table`` of this generator.
+    """
+    values = {"cosine": cosine, "delta": delta}
+    n = len(pieces)
+    if n < 2:  # no pairs: the empty table, with its columns
+        yield pair_table(values, pieces, columns)
+        return
+    first = 0
+    while first < n - 1:
+        last = first + 1  # the first pieces of this table: [first, last)
+        while last < n - 1 and _pair_offset(last + 1, n) - _pair_offset(first, n) <= pairs_per_table:
+            last += 1
+        yield pair_table(values, pieces, columns, first=(first, last))
+        first = last
+
+
+def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = (),
+               first: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The table of :func:`similarity_pairs` with any value columns: ``{name: values}``.
+
+    Each values a square table or condensed values, as for
+    :func:`similarity_pairs`. With ``first=(start, stop)``, only the pairs
+    whose first piece is at a position from ``start`` to ``stop - 1`` (their
+    rows of the whole table, with the same index).
+    """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
-    first_piece, second_piece = (pd.Categorical.from_codes(x, categories=ids) for x in pair_positions(len(ids)))
+    n = len(ids)
+    start, stop = first or (0, max(n - 1, 0))
+    rows = slice(_pair_offset(start, n), _pair_offset(stop, n))
+    first_piece, second_piece = (pd.Categorical.from_codes(x, categories=ids)
+                                 for x in pair_positions(n, start, stop))
     # their codes are the pairs' positions, int16 below 32,768 pieces: half the memory of pair_positions' int32
     a, b = first_piece.codes, second_piece.codes
-    tables = [pd.DataFrame({"piece_a": first_piece, "piece_b": second_piece}, copy=False)]
+    index = pd.RangeIndex(rows.start, rows.start + len(a))
+    tables = [pd.DataFrame({"piece_a": first_piece, "piece_b": second_piece}, index=index, copy=False)]
     # each float column a table of its own, joined without a copy (set as columns or built together, they are copied)
-    for name, values in (("cosine", cosine), ("delta", delta)):
-        values = condensed(values, ids) if isinstance(values, pd.DataFrame) else np.asarray(values)
-        if values.shape != a.shape:
-            raise ValueError(f"{name}: {values.shape[0]} values for {len(a)} pairs of {len(ids)} pieces")
-        tables.append(pd.DataFrame({name: values}, copy=False))
+    for name, column in values.items():
+        column = condensed(column, ids) if isinstance(column, pd.DataFrame) else np.asarray(column)
+        if column.shape != (n * (n - 1) // 2,):
+            raise ValueError(f"{name}: {column.shape[0]} values for {n * (n - 1) // 2} pairs of {n} pieces")
+        tables.append(pd.DataFrame({name: column[rows]}, index=index, copy=False))
     same = {}
     for column in (c for c in columns if c in meta):
         codes = pd.factorize(meta.loc[ids, column])[0].astype(a.dtype)  # -1: missing
-        first = codes[a]
-        same[f"same_{column}"] = (first == codes[b]) & (first >= 0)
-    return pd.concat([*tables, pd.DataFrame(same, index=tables[0].index)], axis=1)
+        first_codes = codes[a]
+        same[f"same_{column}"] = (first_codes == codes[b]) & (first_codes >= 0)
+    return pd.concat([*tables, pd.DataFrame(same, index=index)], axis=1)
 
 
 def top_pairs(pairs: pd.DataFrame, value: str, n: int = 3) -> pd.DataFrame:
@@ -571,9 +612,18 @@ class PairSquare:
     """
 
     def __init__(self, pairs: pd.DataFrame, value: str):
-        self.index = pd.Index(pairs["piece_a"].cat.categories)
-        self.values = pairs[value].to_numpy()
-        self.name = value
+        self._set(pairs[value].to_numpy(), pairs["piece_a"].cat.categories, value)
+
+    @classmethod
+    def of(cls, values: np.ndarray, names, name: str = "value") -> "PairSquare":
+        """The square of condensed ``values`` (every pair of the pieces ``names`` once, in the order of
+        :func:`pair_positions`), e.g. :meth:`~discourselab.study.Study.cosine_pairs`: no table of the pairs."""
+        square = cls.__new__(cls)
+        square._set(np.asarray(values), names, name)
+        return square
+
+    def _set(self, values: np.ndarray, names, name: str) -> None:
+        self.index, self.values, self.name = pd.Index(names), values, name
         if len(self.values) != len(self.index) * (len(self.index) - 1) // 2:
             raise ValueError("the pairs must hold every pair of pieces once (as similarity_pairs makes them)")
 
@@ -590,14 +640,25 @@ class PairSquare:
         return self[np.arange(len(self.index))].astype(dtype)
 
 
-def pair_positions(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.triu_indices(n, k=1)``, every pair once in the order of ``itertools.combinations``, as int32 when it fits."""
+def pair_positions(n: int, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, k=1)``, every pair once in the order of ``itertools.combinations``, as int32 when it fits.
+
+    With ``start`` and ``stop``, the pairs whose first piece is at a position
+    from ``start`` to ``stop - 1`` (rows ``_pair_offset(start, n)`` on of the whole).
+    """
     dtype = np.int32 if n * (n - 1) // 2 < 2**31 else np.int64
-    counts = np.arange(n - 1, 0, -1, dtype=dtype)  # pairs that start at each piece
-    a = np.repeat(np.arange(n - 1, dtype=dtype), counts)
+    stop = max(n - 1, 0) if stop is None else min(stop, max(n - 1, 0))
+    start = min(start, stop)
+    counts = np.arange(n - 1 - start, n - 1 - stop, -1, dtype=dtype)  # pairs that start at each piece
+    a = np.repeat(np.arange(start, stop, dtype=dtype), counts)
     starts = np.cumsum(counts, dtype=dtype) - counts  # where each piece's pairs begin
-    b = np.arange(len(a), dtype=dtype) - starts[a] + a + 1
+    b = np.arange(len(a), dtype=dtype) - starts[a - start if start else a] + a + 1
     return a, b
+
+
+def _pair_offset(first: int, n: int) -> int:
+    """The position of the first pair whose first piece is at ``first``, among the pairs of ``n`` pieces."""
+    return first * (n - 1) - first * (first - 1) // 2
 
 
 def _square(table: pd.DataFrame, ids: list[str]) -> np.ndarray:
