@@ -186,13 +186,21 @@ def group_terms(tokens, groups: pd.Series, dispersion: bool = False,
 
     whole = pairs_of(next(batches())) if bounds == [None] else None  # one batch: its pairs serve the dispersion pass too
     if whole is not None:
-        tallies = [whole.totals(len(names))]
-        keys, count, paragraphs, pieces = tallies[0][:4]
+        keys, count, paragraphs, pieces, group_words, with_tokens = whole.totals(len(names))
     else:
-        tallies = [pairs_of(b).totals(len(names)) for b in batches()]
-        keys, count, paragraphs, pieces = _added(tallies)
-    group_words = np.sum([t[4] for t in tallies], axis=0)
-    with_tokens = np.any([t[5] for t in tallies], axis=0)
+        # each batch's totals added to those before as it comes: what is held is about the table's size,
+        # not every batch's totals (by author at 16x, 26 parts' 2.2M keys: 68 MB, and as much to add them up)
+        totals = None
+        for batch in batches():
+            tally = pairs_of(batch).totals(len(names))
+            if totals is None:
+                totals = list(tally)
+            else:
+                totals[:4] = _added([totals, tally])
+                totals[4] = totals[4] + tally[4]
+                totals[5] = totals[5] | tally[5]
+            del tally
+        keys, count, paragraphs, pieces, group_words, with_tokens = totals
     words = pd.Series(group_words[with_tokens].round().astype(np.int64), index=names[with_tokens], name="words")
     words.index.name = "group"
     group_code, term_code = np.divmod(keys, len(terms))
