@@ -29,6 +29,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.frequency import term_summary, top_terms
+from discourselab.keyness import key_term_candidates
 from discourselab.io import show_figure, write_table
 from discourselab.phrases import propose_phrases
 from discourselab.study import open_study, variant_usage
@@ -162,18 +163,20 @@ if authors is None or authors.empty:
     display(Markdown("_Author is not a grouping column of this run._" if authors is None
                      else "_No term is frequent enough to be tested for any author._"))
 else:
-    # only the rows used are copied out of the table (on a large corpus, hundreds of thousands of rows)
+    # only the rows used are copied out of the table (on a large corpus, hundreds of thousands of rows): for the
+    # figure, those among which each panel's bars are chosen (key_term_candidates)
     against_rest = authors["reference"] == "rest"
     names = sorted(authors.loc[against_rest, "group"].unique())
     shown = pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index
-    robust_authors = authors[against_rest & (authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]]
-    authors = authors[against_rest & authors["group"].isin(shown)]
-    fig = plots.plot_keyness(authors, n=5, ncols=4)
+    robust_rows = against_rest & (authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]
+    per_author = authors.loc[robust_rows, "group"].value_counts().reindex(names, fill_value=0)
+    in_panels = against_rest & authors["group"].isin(shown)
+    panels = authors[in_panels & key_term_candidates(authors, n=5)]
+    fig = plots.plot_keyness(panels, groups=sorted(authors.loc[in_panels, "group"].unique()), n=5, ncols=4)
     show_figure(fig, "keyness-author-vs-rest", study.out_dir)
     if len(shown) < len(names):
         display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
                          f"all {len(names)} are in `tables/keyness.csv`."))
-    per_author = robust_authors.groupby("group")["term"].count().reindex(names, fill_value=0)
     display(Markdown(
         f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
         f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "

@@ -156,3 +156,28 @@ def test_stacked_tables_are_their_concatenation_made_a_column_at_a_time():
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
     assert tables == [{}, {}, {}]  # every column let go once joined
     assert list(_stacked([], ["term", "g2"]).columns) == ["term", "g2"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_key_terms_of_the_candidate_rows_are_those_of_the_whole_table(n):
+    from discourselab.keyness import key_term_candidates, key_terms
+
+    rng = np.random.default_rng(n)
+    size = 600
+    table = pd.DataFrame({
+        "by": rng.choice(["author", "role"], size), "group": rng.choice(["a", "b", "c"], size),
+        "reference": rng.choice(["rest", "b"], size), "term": [f"t{i}" for i in range(size)],
+        "g2": rng.choice([-9.0, -3.0, -1.0, 0.0, 1.0, 2.0, 3.0, 9.0, np.nan], size),  # many ties
+        "q": rng.choice([0.01, 0.2], size), "weak": rng.random(size) < 0.3,
+        "log_ratio": rng.normal(size=size),
+    })
+    keep = key_term_candidates(table, n)
+    assert 0 < keep.sum() < size
+    kept = table[keep]
+    for (by, group, reference), _ in table.groupby(["by", "group", "reference"]):
+        pd.testing.assert_frame_equal(key_terms(kept, group, reference, n=n, by=by),
+                                      key_terms(table, group, reference, n=n, by=by))
+    # no more than 3 n rows per comparison and side, none without a direction
+    sides = np.sign(kept["g2"])
+    assert kept.groupby([kept["by"], kept["group"], kept["reference"], sides]).size().max() <= 3 * n
+    assert set(sides) <= {-1.0, 1.0}

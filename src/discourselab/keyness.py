@@ -298,6 +298,31 @@ def _stacked(tables: list[dict[str, pd.Series]], columns: list[str]) -> pd.DataF
     return pd.concat(joined, axis=1)
 
 
+def key_term_candidates(keyness: pd.DataFrame, n: int = 10) -> np.ndarray:
+    """Which rows :func:`key_terms` with this ``n`` can pick: a boolean mask over ``keyness``.
+
+    For each comparison (``by``, ``group``, ``reference``), the ``3 n`` rows
+    with the largest |G2| in each direction (ties in the table's order), as
+    :func:`key_terms` ranks them. ``key_terms`` of the rows kept gives what it
+    gives of the whole table, so a figure of a few comparisons of a large
+    table (hundreds of thousands of rows) needs a copy of these rows only.
+    """
+    g2 = keyness["g2"].to_numpy(dtype=float)
+    side = np.sign(g2)
+    comparison = np.where(np.isnan(side), 3, side + 1).astype(np.int64)  # the side: 0, 1, 2 (or 3: no G2)
+    for column in ("by", "group", "reference"):  # with each column's codes: one number per comparison and side
+        if column in keyness:
+            codes, names = pd.factorize(keyness[column], use_na_sentinel=False)
+            comparison = comparison * max(len(names), 1) + codes
+    order = np.lexsort((-np.abs(g2), comparison))  # by comparison and side, then |G2|; stable: ties in order
+    ranked = comparison[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]]) if len(ranked) else np.zeros(0, int)
+    rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)]))
+    keep = np.zeros(len(g2), bool)
+    keep[order[rank < 3 * n]] = True
+    return keep & ((side == 1) | (side == -1))
+
+
 def key_terms(keyness: pd.DataFrame, group: str, reference: str = "rest", *, n: int = 10,
               by: str | None = None, alpha: float = 0.05, measure: str = "log_ratio") -> pd.DataFrame:
     """The ``n`` strongest terms each way of one comparison.
