@@ -547,10 +547,10 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
                first: tuple[int, int] | None = None) -> pd.DataFrame:
     """The table of :func:`similarity_pairs` with any value columns: ``{name: values}``.
 
-    Each values a square table or condensed values, as for
+    Each of ``values`` is a square table or condensed values, as for
     :func:`similarity_pairs`. With ``first=(start, stop)``, only the pairs
-    whose first piece is at a position from ``start`` to ``stop - 1`` (their
-    rows of the whole table, with the same index).
+    whose first piece is at a position from ``start`` to ``stop - 1``: their
+    rows of the whole table, with the same index.
     """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
@@ -644,7 +644,7 @@ def pair_positions(n: int, start: int = 0, stop: int | None = None) -> tuple[np.
     """``np.triu_indices(n, k=1)``, every pair once in the order of ``itertools.combinations``, as int32 when it fits.
 
     With ``start`` and ``stop``, the pairs whose first piece is at a position
-    from ``start`` to ``stop - 1`` (rows ``_pair_offset(start, n)`` on of the whole).
+    from ``start`` to ``stop - 1``: the whole's rows from ``_pair_offset(start, n)`` on.
     """
     dtype = np.int32 if n * (n - 1) // 2 < 2**31 else np.int64
     stop = max(n - 1, 0) if stop is None else min(stop, max(n - 1, 0))
