@@ -471,13 +471,14 @@ def test_pairs_from_condensed_values_and_a_pair_column_seen_as_the_square():
 
 @pytest.mark.parametrize("n", [2, 7, 60])
 def test_pair_positions_of_a_run_of_first_pieces_are_their_rows_of_the_whole(n):
-    from discourselab.similarity import _pair_offset, pair_positions
+    from discourselab.similarity import _pair_index, pair_positions
 
     a, b = pair_positions(n)
     for start, stop in ((0, 1), (0, n - 1), (1, 3), (n - 2, n - 1), (2, n + 5), (3, 3)):
         part = pair_positions(n, start, stop)
         last = min(stop, n - 1)  # no pair starts at the last piece
-        rows = slice(_pair_offset(min(start, last), n), _pair_offset(last, n))
+        first = min(start, last)
+        rows = slice(_pair_index(first, first + 1, n), _pair_index(last, last + 1, n))
         np.testing.assert_array_equal(part[0], a[rows])
         np.testing.assert_array_equal(part[1], b[rows])
         assert set(part[0].tolist()) <= set(range(start, stop))

@@ -537,7 +537,7 @@ def similarity_pair_tables(cosine, delta, pieces: pd.DataFrame, columns: tuple[s
     first = 0
     while first < n - 1:
         last = first + 1  # the first pieces of this table: [first, last)
-        while last < n - 1 and _pair_offset(last + 1, n) - _pair_offset(first, n) <= pairs_per_table:
+        while last < n - 1 and _pair_index(last + 1, last + 2, n) - _pair_index(first, first + 1, n) <= pairs_per_table:
             last += 1
         yield pair_table(values, pieces, columns, first=(first, last))
         first = last
@@ -556,7 +556,7 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
     ids = pieces["doc_id"].tolist()
     n = len(ids)
     start, stop = first or (0, max(n - 1, 0))
-    rows = slice(_pair_offset(start, n), _pair_offset(stop, n))
+    rows = slice(_pair_index(start, start + 1, n), _pair_index(stop, stop + 1, n))  # where their pairs begin and end
     first_piece, second_piece = (pd.Categorical.from_codes(x, categories=ids)
                                  for x in pair_positions(n, start, stop))
     # their codes are the pairs' positions, int16 below 32,768 pieces: half the memory of pair_positions' int32
@@ -644,7 +644,7 @@ def pair_positions(n: int, start: int = 0, stop: int | None = None) -> tuple[np.
     """``np.triu_indices(n, k=1)``, every pair once in the order of ``itertools.combinations``, as int32 when it fits.
 
     With ``start`` and ``stop``, the pairs whose first piece is at a position
-    from ``start`` to ``stop - 1``: the whole's rows from ``_pair_offset(start, n)`` on.
+    from ``start`` to ``stop - 1``: the whole's rows from ``_pair_index(start, start + 1, n)`` on.
     """
     dtype = np.int32 if n * (n - 1) // 2 < 2**31 else np.int64
     stop = max(n - 1, 0) if stop is None else min(stop, max(n - 1, 0))
@@ -654,11 +654,6 @@ def pair_positions(n: int, start: int = 0, stop: int | None = None) -> tuple[np.
     starts = np.cumsum(counts, dtype=dtype) - counts  # where each piece's pairs begin
     b = np.arange(len(a), dtype=dtype) - starts[a - start if start else a] + a + 1
     return a, b
-
-
-def _pair_offset(first: int, n: int) -> int:
-    """The position of the first pair whose first piece is at ``first``, among the pairs of ``n`` pieces."""
-    return first * (n - 1) - first * (first - 1) // 2
 
 
 def _square(table: pd.DataFrame, ids: list[str]) -> np.ndarray:

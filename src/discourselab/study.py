@@ -234,7 +234,7 @@ class Study:
             store_object("similarity-tests", key(column), tested[column])
         return pd.concat([tested[column] for column in columns], ignore_index=True)
 
-    def similarity_tables(self, mfw: int = 100):
+    def similarity_tables(self, mfw: int = 100) -> Iterator[pd.DataFrame]:
         """The rows of :meth:`similarity_pairs` a table of about a million pairs at a time
         (:func:`~discourselab.similarity.similarity_pair_tables`), e.g. to write them without holding them all."""
         return similarity_pair_tables(self.cosine_pairs(), self.delta_pairs(mfw), self.pieces)
