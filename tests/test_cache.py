@@ -255,7 +255,7 @@ def test_cached_corpus_reads_its_texts_only_when_used(cache_folder, mini_copy, m
     import discourselab.corpus as corpus_module
 
     parsed = corpus_module.load_corpus(mini_copy)
-    assert parsed._store.holds("paragraphs")  # the parsing process keeps what it made
+    assert not parsed._store.holds("paragraphs")  # the parse streamed the paragraphs into the cache
     corpus = corpus_module.load_corpus(mini_copy)
     assert not corpus._store.holds("paragraphs") and not corpus._store.holds("audit")
     assert "text" not in corpus.pieces and corpus.audit_lines == len(parsed.audit)
@@ -317,3 +317,30 @@ def test_without_a_cache_a_study_keeps_its_counts(mini_copy, monkeypatch):
     counts = study.counts
     study.release()
     assert study.counts is counts
+
+
+def test_a_corpus_is_parsed_into_the_cache_a_part_at_a_time(cache_folder, mini_copy, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    held = corpus_module._load(mini_copy, corpus_module.default_rules_path(mini_copy))
+    monkeypatch.setattr(corpus_module, "PART_ROWS", 3)
+    parsed = corpus_module.load_corpus(mini_copy)
+    assert parsed._store.sizes == corpus_module.part_sizes(held.paragraphs["doc_id"], 3) == (4, 4)
+    start = 0
+    for number, size in enumerate(parsed._store.sizes):
+        pd.testing.assert_frame_equal(cache.cached_part("paragraphs", parsed._store.key, number),
+                                      held.paragraphs.iloc[start:start + size])
+        start += size
+    pd.testing.assert_frame_equal(parsed.audit, held.audit)
+    pd.testing.assert_frame_equal(parsed.pieces, held.pieces)
+    assert parsed.content_hash == held.content_hash and parsed.audit_lines == held.audit_lines
+
+
+def test_a_parse_that_stops_on_a_later_file_leaves_nothing_in_the_cache(cache_folder, mini_copy, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    monkeypatch.setattr(corpus_module, "PART_ROWS", 1)  # a.txt's part is written before c.txt is read
+    (mini_copy.parent / "texts" / "c.txt").write_bytes(b"Cy Scholar\nSocial governance needs \xff here\n")
+    with pytest.raises(CorpusError, match=r"line 5 \(doc_id 'p4'\).*not valid utf-8"):
+        corpus_module.load_corpus(mini_copy)
+    assert not cache_folder.exists() or not list(cache_folder.iterdir())

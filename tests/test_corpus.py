@@ -192,3 +192,48 @@ def test_iter_paragraphs_reports_an_empty_piece(mini_copy):
     edit_manifest(mini_copy, 3, start="")
     with pytest.raises(CorpusError, match="is empty"):
         list(iter_paragraphs(mini_copy))
+
+
+# --- the paragraphs read a part at a time ----------------------------------------------------
+
+def test_paragraph_parts_of_a_reading_are_the_whole_table_cut_into_pieces(mini_manifest):
+    from discourselab.cache import content_key
+    from discourselab.corpus import _Reading, part_sizes
+
+    whole = load_corpus(mini_manifest)
+    for rows in range(1, 10):
+        reading = _Reading(mini_manifest, whole.files[1], part_rows=rows)  # files[1]: the rules
+        parts = list(reading.parts())
+        assert reading.sizes == part_sizes(whole.paragraphs["doc_id"], rows) == tuple(len(p) for p in parts)
+        assert [p.index[0] for p in parts] == [sum(reading.sizes[:i]) for i in range(len(parts))]
+        pd.testing.assert_frame_equal(pd.concat(parts), whole.paragraphs)
+        assert reading.content_hash() == content_key(whole.paragraphs, "") == whole.content_hash
+        pd.testing.assert_frame_equal(reading.audit_table(), whole.audit)
+        pd.testing.assert_frame_equal(reading.corpus(whole._store).pieces, whole.pieces)
+
+
+def test_a_reading_yields_a_part_before_it_reads_the_later_files(mini_manifest, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    read = []
+    monkeypatch.setattr(corpus_module, "read_lines",
+                        lambda path, *args, read_lines=corpus_module.read_lines: read.append(path.name)
+                        or read_lines(path, *args))
+    parts = corpus_module._Reading(mini_manifest, None, part_rows=2).parts()
+    first = next(parts)
+    assert first["doc_id"].tolist() == ["p1", "p1"] and read == ["a.txt"]
+    assert [part["doc_id"].iloc[0] for part in parts] == ["p2", "p3", "p4"] and read == ["a.txt", "b.txt", "c.txt"]
+
+
+def test_pieces_of_one_file_apart_in_the_manifest_come_in_manifest_order(mini_copy, mini_manifest):
+    plain = load_corpus(mini_manifest)
+    table = pd.read_csv(mini_copy, dtype=str, keep_default_na=False)
+    table.iloc[[1, 0, 2, 3]].to_csv(mini_copy, index=False)  # p2 (b.txt), p1 (a.txt), p3 (b.txt), p4 (c.txt)
+    apart = load_corpus(mini_copy)
+    order = ["p2", "p1", "p3", "p4"]
+    expected = pd.concat([plain.paragraphs[plain.paragraphs["doc_id"] == d] for d in order], ignore_index=True)
+    pd.testing.assert_frame_equal(apart.paragraphs, expected)
+    pd.testing.assert_frame_equal(apart.pieces, plain.pieces.set_index("doc_id").loc[order].reset_index())
+    pd.testing.assert_frame_equal(apart.audit, plain.audit)  # b.txt's lines once, though it is read twice
+    assert [f.name for f in apart.files[2:]] == ["b.txt", "a.txt", "c.txt"]
+    assert_nothing_lost(apart)

@@ -68,10 +68,15 @@ def digest(*parts) -> str:
 def content_key(paragraphs: pd.DataFrame, fingerprint: str) -> str:
     """sha256 of the settings' fingerprint and of every paragraph's ids and text."""
     digest = hashlib.sha256(fingerprint.encode())
+    add_content(digest, paragraphs)
+    return digest.hexdigest()
+
+
+def add_content(digest, paragraphs: pd.DataFrame) -> None:
+    """Add every paragraph's ids and text to a sha256 ``digest``, as :func:`content_key` does (so a table can come in parts)."""
     for doc_id, paragraph_id, text in paragraphs[["doc_id", "paragraph_id", "text"]].itertuples(index=False):
         digest.update(f"{doc_id}\x1f{paragraph_id}\x1f{len(text)}\x1f".encode())
         digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
 
 
 @functools.cache

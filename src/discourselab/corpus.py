@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .cache import cache_dir, cached_object, cached_part, cached_parts, content_key, store_object, store_parts
+from .cache import add_content, cache_dir, cached_object, cached_part, cached_parts, store_object, store_parts
 from .errors import CorpusError
 from .memory import trim_heap
 from .text import count_words, part_ends
@@ -45,6 +46,7 @@ REQUIRED_COLUMNS = ("doc_id", "path", "author", "affiliation", "role", "venue", 
 #: Manifest columns that describe where a piece is, not what it is.
 LAYOUT_COLUMNS = ("path", "start", "end", "encoding")
 RULE_COLUMNS = ("file", "pattern", "reason")
+AUDIT_COLUMNS = ("file", "line", "doc_id", "reason", "text")
 EXTENTS = ("line", "rest-of-file")
 
 REASON_BLANK = "blank line"
@@ -511,22 +513,22 @@ def load_corpus(manifest_path: str | Path, rules_path: str | Path | None = "auto
     content and location of every input file, so that the notebooks of a run
     do not each parse the texts again; any change to a file loads it anew. Its
     paragraphs and audit are cached apart from its pieces and read only when
-    used (see :class:`Corpus`).
+    used (see :class:`Corpus`). The paragraphs go into the cache a part at a
+    time as the files are read, so parsing holds one file's text and one
+    part's paragraphs, not the corpus's.
     """
     manifest_path = Path(manifest_path)
     rules_path = _rules_path(manifest_path, rules_path)
     key = _inputs_key(manifest_path, rules_path)
-    if key is None:
+    if key is None or cache_dir() is None:
         return _load(manifest_path, rules_path)
 
     def parse() -> Corpus:
-        corpus = _load(manifest_path, rules_path)
-        tables = {name: corpus._store.get(name) for name in ("paragraphs", "audit")}
-        store_object("audit", key, tables["audit"])
-        store_parts("paragraphs", key, corpus._store.slices())
-        # held here, not pickled: the cached corpus is its pieces and where to find the rest
-        return replace(corpus, _store=_Store(tables, key, (manifest_path, rules_path), corpus.content_hash,
-                                             corpus._store.sizes))
+        # streamed into the cache a part at a time: the cached corpus is its pieces and where to find the rest
+        reading = _Reading(manifest_path, rules_path)
+        store_parts("paragraphs", key, reading.parts())
+        store_object("audit", key, reading.audit_table())
+        return reading.corpus(_Store({}, key, (manifest_path, rules_path), reading.content_hash(), reading.sizes))
 
     corpus = cached_object("corpus", key, parse)
     # the paths as this caller gave them (the cached corpus may come from another working folder)
@@ -554,22 +556,89 @@ def _inputs_key(manifest_path: Path, rules_path) -> str | None:
 
 
 def _load(manifest_path: Path, rules_path) -> Corpus:
-    manifest = read_manifest(manifest_path)
-    rules = read_rules(rules_path)
-    spans: dict[Path, list] = {}
-    paragraphs, audit = [], []
-    piece_names = _piece_names(manifest)
-    for path, rows in _rows_by_file(manifest, manifest_path).items():
-        spans[path], paras, left_out = _read_file(path, rows, piece_names, manifest_path, rules)
-        paragraphs += paras
-        audit += left_out
-    pieces = _assemble(manifest, spans, manifest_path.parent, paragraphs)
-    files = (manifest_path, *([Path(rules_path)] if rules_path else []), *spans)
-    paragraphs, audit = _paragraph_table(paragraphs, manifest), _audit_table(audit)
-    content_hash = content_key(paragraphs, "")
-    store = _Store({"paragraphs": paragraphs, "audit": audit}, content_hash=content_hash,
-                   sizes=part_sizes(paragraphs["doc_id"]))
-    return Corpus(pieces, manifest_path, files, content_hash, len(audit), store)
+    """The corpus, holding its paragraphs and audit."""
+    reading = _Reading(manifest_path, rules_path)
+    paragraphs = pd.concat(list(reading.parts()), ignore_index=True)
+    store = _Store({"paragraphs": paragraphs, "audit": reading.audit_table()}, content_hash=reading.content_hash(),
+                   sizes=reading.sizes)
+    return reading.corpus(store)
+
+
+class _Reading:
+    """One pass over a manifest's text files that gives the paragraph table a part at a time, then the rest.
+
+    :meth:`parts` reads the files in the order the manifest names its pieces
+    (each file's checks and errors when it is first reached, so in order of
+    first mention) and yields the paragraphs in parts of whole pieces, each
+    of at least ``PART_ROWS`` rows but the last, as :func:`part_sizes` cuts
+    them. It holds one file's lines and one part's paragraphs at a time, with
+    each piece's size and the audit's rows (as columns), so a corpus can be
+    parsed into the cache without holding its texts. A file whose pieces the
+    manifest does not name together is read again for each run of them.
+    """
+
+    def __init__(self, manifest_path: Path, rules_path, part_rows: int | None = None):
+        self.manifest_path = manifest_path
+        self.rules_path = rules_path
+        self.manifest = read_manifest(manifest_path)
+        self.rules = read_rules(rules_path)
+        self.part_rows = PART_ROWS if part_rows is None else part_rows
+        self.spans: dict[Path, list] = {}
+        self.sizes: tuple[int, ...] = ()
+        self.piece_sizes: dict[str, tuple[int, int]] = {}
+        self.audit: dict[str, list] = {column: [] for column in AUDIT_COLUMNS}
+        self._digest = hashlib.sha256(b"")  # content_key's, with no settings' fingerprint
+
+    def parts(self) -> Iterator[pd.DataFrame]:
+        rows_by_file = _rows_by_file(self.manifest, self.manifest_path)
+        files = {rec.doc_id: path for path, rows in rows_by_file.items() for rec, _ in rows}
+        piece_names = _piece_names(self.manifest)
+        pending: list[dict] = []
+        for path, doc_ids in itertools.groupby(self.manifest["doc_id"], key=files.__getitem__):
+            by_piece = self._read(path, rows_by_file[path], piece_names)
+            for doc_id in doc_ids:
+                paragraphs = by_piece[doc_id]
+                self.piece_sizes[doc_id] = (len(paragraphs), sum(count_words(p["text"]) for p in paragraphs))
+                pending += paragraphs
+                if len(pending) >= self.part_rows:
+                    yield self._part(pending)
+                    pending = []
+        if pending:
+            yield self._part(pending)
+
+    def _read(self, path: Path, rows: list, piece_names: dict) -> dict[str, list[dict]]:
+        """One file's paragraph rows by piece (its spans and audit kept when it is first read)."""
+        spans, paragraphs, audit = _read_file(path, rows, piece_names, self.manifest_path, self.rules)
+        if path not in self.spans:
+            self.spans[path] = spans
+            for row in audit:
+                for column, values in self.audit.items():
+                    values.append(row[column])
+        by_piece: dict[str, list[dict]] = {}
+        for para in paragraphs:
+            by_piece.setdefault(para["doc_id"], []).append(para)
+        return by_piece
+
+    def _part(self, paragraphs: list[dict]) -> pd.DataFrame:
+        """The table of some whole pieces' paragraphs (in manifest order), numbered from the rows before."""
+        start = sum(self.sizes)
+        table = _paragraph_table(paragraphs, start)
+        add_content(self._digest, table)
+        self.sizes += (len(table),)
+        return table
+
+    def content_hash(self) -> str:
+        """sha256 of every paragraph's ids and text (:func:`~discourselab.cache.content_key`), once :meth:`parts` is done."""
+        return self._digest.hexdigest()
+
+    def audit_table(self) -> pd.DataFrame:
+        return pd.DataFrame(self.audit, columns=list(AUDIT_COLUMNS)).sort_values(["file", "line"]).reset_index(drop=True)
+
+    def corpus(self, store: _Store) -> Corpus:
+        """The corpus, once :meth:`parts` is done, with its paragraphs and audit in ``store``."""
+        pieces = _assemble(self.manifest, self.spans, self.manifest_path.parent, self.piece_sizes)
+        files = (self.manifest_path, *([Path(self.rules_path)] if self.rules_path else []), *self.spans)
+        return Corpus(pieces, self.manifest_path, files, store.content_hash, len(self.audit["line"]), store)
 
 
 def _rows_by_file(manifest: pd.DataFrame, manifest_path: Path) -> dict[Path, list]:
@@ -628,37 +697,28 @@ def _rules_path(manifest_path: Path, rules_path):
     return rules_path
 
 
-def _paragraph_table(paragraphs: list[dict], manifest: pd.DataFrame) -> pd.DataFrame:
-    table = pd.DataFrame(paragraphs, columns=["doc_id", "file", "line", "text"])
-    order = {doc_id: i for i, doc_id in enumerate(manifest["doc_id"])}
-    table = table.sort_values(["doc_id", "line"], key=lambda s: s.map(order) if s.name == "doc_id" else s)
+def _paragraph_table(paragraphs: list[dict], start: int = 0) -> pd.DataFrame:
+    """The paragraph rows of whole pieces, in order, as a table whose index starts at ``start``."""
+    table = pd.DataFrame(paragraphs, columns=["doc_id", "file", "line", "text"],
+                         index=pd.RangeIndex(start, start + len(paragraphs)))
     table["paragraph"] = table.groupby("doc_id", sort=False).cumcount() + 1
     table["paragraph_id"] = table["doc_id"] + ":" + table["paragraph"].astype(str)
-    columns = ["doc_id", "paragraph_id", "paragraph", "file", "line", "text"]
-    return table[columns].reset_index(drop=True)
+    return table[["doc_id", "paragraph_id", "paragraph", "file", "line", "text"]]
 
 
-def _audit_table(audit: list[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(audit, columns=["file", "line", "doc_id", "reason", "text"])
-    return table.sort_values(["file", "line"]).reset_index(drop=True)
-
-
-def _assemble(manifest, spans, manifest_dir, paragraphs) -> pd.DataFrame:
-    """The pieces table: manifest columns, location and size (every piece has a paragraph)."""
-    by_doc: dict[str, list[int]] = {}
-    for para in paragraphs:
-        by_doc.setdefault(para["doc_id"], []).append(count_words(para["text"]))
+def _assemble(manifest, spans, manifest_dir, sizes: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """The pieces table: manifest columns, location and size (``sizes``: each piece's paragraphs and words)."""
     located = {doc_id: (path, first, last) for path, rows in spans.items() for first, last, doc_id, _ in rows}
     rows = []
     for rec in manifest.itertuples():
         path, first, last = located[rec.doc_id]
-        words = by_doc[rec.doc_id]
+        paragraphs, words = sizes[rec.doc_id]
         rows.append({
             "file": path.relative_to(manifest_dir.resolve()).as_posix(),
             "first_line": first + 1,
             "last_line": last + 1,
-            "paragraphs": len(words),
-            "words": sum(words),
+            "paragraphs": paragraphs,
+            "words": words,
         })
     meta = manifest.drop(columns="csv_line").reset_index(drop=True)
     return pd.concat([meta, pd.DataFrame(rows)], axis=1)
