@@ -151,10 +151,15 @@ headlines.append((f"headline-key-terms-by-{group}", caption))
 # The strongest key term of each author against all other authors, with its interval; for an author with one short piece, the evidence is that piece's.
 
 # %%
-authors = study.keyness(by=["author"])
-author_rest = authors[(authors["reference"] == "rest") & (authors["g2"] > 0) & (authors["q"] < 0.05)]
-top_author = (author_rest.assign(_robust=~author_rest["weak"])
-              .sort_values(["group", "_robust", "g2"], ascending=[True, False, False]).groupby("group").head(1))
+def top_of_each_author(table):
+    """Each author's significantly overused term: the robust one with the largest G2, else the largest G2."""
+    rows = table[(table["reference"] == "rest") & (table["g2"] > 0) & (table["q"] < 0.05)]
+    return (rows.assign(_robust=~rows["weak"])
+            .sort_values(["group", "_robust", "g2"], ascending=[True, False, False]).groupby("group").head(1))
+
+
+# the author table a few authors at a time (notebook 02's, from the cache): on a large corpus it is large
+top_author = pd.concat([top_of_each_author(table) for table in study.keyness_tables("author")], ignore_index=True)
 author_groups = pieces.groupby("author")[group].first()
 table = pd.DataFrame({
     "author": top_author["group"], group: top_author["group"].map(author_groups), "key term": top_author["term"],
@@ -165,7 +170,6 @@ table = pd.DataFrame({
 })
 display(HTML(table.style.set_uuid("authors").hide(axis="index").to_html()))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
-del authors, author_rest
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
     f"{int(top_author['weak'].sum())} of these rest on weak evidence (see the last column)."

@@ -84,8 +84,8 @@ display(Markdown(
 # For every term: log-likelihood G2 (signed, with its p-value and a Benjamini-Hochberg q-value over all terms tested), Log Ratio (each unit a doubling of the rate), %DIFF, and the weighted log-odds z-score with a whole-corpus prior. A term is flagged **weak** (†) when its expected count is below 5 and G2 stays under 15.13, when it comes from a single paragraph, or when one of a group's several pieces holds all of it. All columns are in `tables/keyness.csv`.
 
 # %%
-# every grouping column's table in turn (each cached on its own): the whole table is never held at once
-write_table((study.keyness(by=[column]) for column in study.by), "keyness", study.out_dir)
+# every grouping column's table in turn, a few comparisons at a time (each cached on its own): it is never held whole
+write_table((table for column in study.by for table in study.keyness_tables(column)), "keyness", study.out_dir)
 keyness = study.keyness(by=[group])
 study.release()  # the term counts are done with: what follows reads the keyness tables
 rest = keyness[keyness["reference"] == "rest"]
@@ -158,31 +158,34 @@ else:
 
 # %%
 MAX_AUTHOR_PANELS = 16  # more panels than this would not be read
-authors = study.keyness(by=["author"]) if "author" in study.by else None
-if authors is None or authors.empty:
-    display(Markdown("_Author is not a grouping column of this run._" if authors is None
-                     else "_No term is frequent enough to be tested for any author._"))
+if "author" not in study.by:
+    display(Markdown("_Author is not a grouping column of this run._"))
 else:
-    # only the rows used are copied out of the table (on a large corpus, hundreds of thousands of rows): for the
-    # figure, those among which each panel's bars are chosen (key_term_candidates)
-    against_rest = authors["reference"] == "rest"
-    names = sorted(authors.loc[against_rest, "group"].unique())
-    shown = pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index
-    robust_rows = against_rest & (authors["q"] < 0.05) & (authors["g2"] > 0) & ~authors["weak"]
-    per_author = authors.loc[robust_rows, "group"].value_counts().reindex(names, fill_value=0)
-    in_panels = against_rest & authors["group"].isin(shown)
-    panels = authors[in_panels & key_term_candidates(authors, n=5)]
-    fig = plots.plot_keyness(panels, groups=sorted(authors.loc[in_panels, "group"].unique()), n=5, ncols=4)
-    show_figure(fig, "keyness-author-vs-rest", study.out_dir)
-    if len(shown) < len(names):
-        display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
-                         f"all {len(names)} are in `tables/keyness.csv`."))
-    display(Markdown(
-        f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
-        f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "
-        "terms are also that piece's topic: notebook 03 separates topic from style."
-    ))
-del authors
+    # the author table a few authors at a time (on a large corpus, hundreds of thousands of rows): of each, each
+    # author's count of robust terms, and for the figure the rows each panel's bars are chosen among
+    shown = set(pieces.groupby("author")["words"].sum().nlargest(MAX_AUTHOR_PANELS).index)
+    robust_counts, panel_rows = [], []
+    for table in study.keyness_tables("author"):
+        against_rest = table[table["reference"] == "rest"]
+        robust = (against_rest["q"] < 0.05) & (against_rest["g2"] > 0) & ~against_rest["weak"]
+        robust_counts.append(robust.groupby(against_rest["group"]).sum())
+        panel_rows.append(against_rest[against_rest["group"].isin(shown) & key_term_candidates(against_rest, n=5)])
+    del table, against_rest, robust
+    per_author = pd.concat(robust_counts).sort_index()
+    if per_author.empty:
+        display(Markdown("_No term is frequent enough to be tested for any author._"))
+    else:
+        panels = pd.concat(panel_rows, ignore_index=True)
+        fig = plots.plot_keyness(panels, groups=sorted(shown & set(per_author.index)), n=5, ncols=4)
+        show_figure(fig, "keyness-author-vs-rest", study.out_dir)
+        if len(shown) < len(per_author):
+            display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
+                             f"all {len(per_author)} are in `tables/keyness.csv`."))
+        display(Markdown(
+            f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
+            f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "
+            "terms are also that piece's topic: notebook 03 separates topic from style."
+        ))
 
 # %% [markdown]
 # ## Translation or authorship? The glossary's effect

@@ -181,3 +181,31 @@ def test_key_terms_of_the_candidate_rows_are_those_of_the_whole_table(n):
     sides = np.sign(kept["g2"])
     assert kept.groupby([kept["by"], kept["group"], kept["reference"], sides]).size().max() <= 3 * n
     assert set(sides) <= {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("rows", [1, 5, 12, 10**6])
+def test_comparison_tables_joined_are_compare_groups_table(grouped, rows):
+    from discourselab.keyness import comparison_tables
+
+    tokens, pieces = grouped
+    whole = compare_groups(tokens, pieces, "role", pairs="all", min_count=1)
+    tables = list(comparison_tables(tokens, pieces, "role", pairs="all", min_count=1, rows=rows))
+    pd.testing.assert_frame_equal(pd.concat(tables, ignore_index=True), whole, check_exact=True)
+    keys = [list(zip(t["group"], t["reference"])) for t in tables]
+    assert all(not set(a) & set(b) for i, a in enumerate(keys) for b in keys[i + 1:])  # each comparison in one table
+    assert all(t.index[0] == 0 for t in tables if len(t))
+    # a table ends with the comparison that brings it to ``rows`` rows
+    assert all(len(t) >= rows and len(t) - k.count(k[-1]) < rows for t, k in zip(tables[:-1], keys))
+    n_comparisons = len(set(zip(whole["group"], whole["reference"])))
+    assert len(tables) == {1: n_comparisons, 10**6: 1}.get(rows, len(tables)) and 1 < n_comparisons
+
+
+def test_comparison_tables_without_a_tested_term_give_compare_groups_empty_table(grouped):
+    from discourselab.keyness import KEYNESS_COLUMNS, comparison_tables
+
+    tokens, pieces = grouped
+    for terms in (tokens, tokens.iloc[:0]):  # comparisons without a term tested, and no comparison
+        tables = list(comparison_tables(terms, pieces, "role", min_count=1000))
+        assert len(tables) == 1
+        pd.testing.assert_frame_equal(tables[0], compare_groups(terms, pieces, "role", min_count=1000))
+        assert tables[0].empty and list(tables[0].columns) == KEYNESS_COLUMNS

@@ -52,6 +52,27 @@ def test_keyness_table(study):
     assert (rest["words_group"] + rest["words_reference"]).nunique() == 1
 
 
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_keyness_tables_are_compare_groups_in_parts_stored_in_the_cache(study, tmp_path, monkeypatch, cache):
+    from discourselab import keyness, study as study_module
+    from discourselab.study import Study
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path) if cache == "on" else "off")
+    monkeypatch.setattr(study_module, "comparison_tables", lambda *a, **k: keyness.comparison_tables(*a, **k, rows=10))
+    fresh = Study(study.corpus, study.out_dir, study.by)
+    for column, pairs in (("author", "all"), ("role", "all")):
+        expected = keyness.compare_groups(study.counts, study.pieces, column, pairs=pairs)
+        tables = list(fresh.keyness_tables(column))
+        assert len(tables) > 1 and all(len(t) >= 10 for t in tables[:-1])
+        pd.testing.assert_frame_equal(pd.concat(tables, ignore_index=True), expected, check_exact=True)
+    pd.testing.assert_frame_equal(fresh.keyness(), study.keyness(), check_exact=True)
+    if cache == "on":  # read back, not made again
+        assert len(list(tmp_path.glob("keyness-*.pkl"))) == 2
+        monkeypatch.setattr(study_module, "comparison_tables", lambda *a, **k: pytest.fail("keyness made again"))
+        again = Study(study.corpus, study.out_dir, study.by)
+        pd.testing.assert_frame_equal(again.keyness(by=["author"]), fresh.keyness(by=["author"]))
+
+
 def test_glossary_switch_changes_terms(study):
     plain = study.with_settings(use_glossary=False)
     assert "primary-level" in set(plain.tokens["term"]) and "primary-level" not in set(study.tokens["term"])

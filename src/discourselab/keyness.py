@@ -39,6 +39,7 @@ For each term, with ``a`` and ``b`` its counts in the group and the reference an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import combinations
 
 import numpy as np
@@ -56,6 +57,8 @@ KEYNESS_COLUMNS = [
     "g2", "p", "q", "log_ratio", "log_ratio_low", "log_ratio_high", "pct_diff", "log_odds_z", "weak", "weak_reason",
 ]
 ZERO_ADJUSTMENT = 0.5
+#: Rows of a table of :func:`comparison_tables`, at least (whole comparisons; the last may have fewer).
+COMPARISON_ROWS = 100_000
 MIN_EXPECTED = 5.0
 #: Critical G2 for p < 0.0001, which Rayson, Berridge and Francis (2004) recommend
 #: when an expected count is below 5.
@@ -240,6 +243,35 @@ def compare_groups(tokens, pieces: pd.DataFrame, by: str, *, pairs=None,
         (see the module docstring); ``reference`` is "rest" or the other group's
         name. Sorted by comparison, then signed G2 (descending), then term.
     """
+    tables = list(_comparisons(tokens, pieces, by, pairs, min_count, min_paragraphs))
+    return _finished(_stacked(tables, KEYNESS_COLUMNS))
+
+
+def comparison_tables(tokens, pieces: pd.DataFrame, by: str, *, pairs=None, min_count: int = 3,
+                      min_paragraphs: int = 1, rows: int = COMPARISON_ROWS) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`compare_groups`, in the same order, a few whole comparisons at a time.
+
+    Each table holds whole comparisons, at least ``rows`` rows of them but the
+    last (each with its own index from 0); with no comparison, one empty
+    table. The tables joined are :func:`compare_groups`' table: each
+    comparison (its q-values too) depends on its own group and reference
+    only. So the keyness of hundreds of groups (hundreds of thousands of
+    rows) can be stored, written or searched without holding all of it.
+    """
+    batch, size, made = [], 0, False
+    for table in _comparisons(tokens, pieces, by, pairs, min_count, min_paragraphs):
+        batch.append(table)
+        size += len(table["term"])
+        if size >= rows:
+            yield _finished(_stacked(batch, KEYNESS_COLUMNS))
+            batch, size, made = [], 0, True
+    if batch or not made:
+        yield _finished(_stacked(batch, KEYNESS_COLUMNS))
+
+
+def _comparisons(tokens, pieces: pd.DataFrame, by: str, pairs, min_count: int,
+                 min_paragraphs: int) -> Iterator[dict[str, pd.Series]]:
+    """Each comparison's rows of :func:`compare_groups`' table in turn, as a dict of columns."""
     groups = group_of(pieces, by)
     table, words = group_terms(tokens, groups)
     count, paras, in_pieces = _by_group(table, ["count", "paragraphs", "pieces"])
@@ -249,7 +281,6 @@ def compare_groups(tokens, pieces: pd.DataFrame, by: str, *, pairs=None,
     comparisons = [(g, "rest") for g in names]
     if pairs is not None:
         comparisons += list(combinations(names, 2)) if pairs == "all" else [tuple(p) for p in pairs]
-    tables = []
     for group, reference in comparisons:
         if reference == "rest":
             b, n2, b_paras = prior - count.loc[group], prior_total - words[group], paras.sum() - paras.loc[group]
@@ -271,9 +302,14 @@ def compare_groups(tokens, pieces: pd.DataFrame, by: str, *, pairs=None,
         })
         table = pd.concat([table, stats], axis=1).assign(weak=weak, weak_reason=reason)
         table = table.sort_values(["g2", "term"], ascending=[False, True], kind="stable")
-        tables.append({column: table[column] for column in KEYNESS_COLUMNS})
+        columns = {column: table[column] for column in KEYNESS_COLUMNS}
         del table
-    result = plain(_stacked(tables, KEYNESS_COLUMNS))
+        yield columns
+
+
+def _finished(table: pd.DataFrame) -> pd.DataFrame:
+    """Comparisons' rows joined by :func:`_stacked`, with plain values and word totals as integers."""
+    result = plain(table)
     for column in ("words_group", "words_reference"):
         result[column] = result[column].astype("int64")
     return result

@@ -16,7 +16,7 @@ from .cache import (cache_dir, cached_parts, cached_table, digest, store_object,
                     stored_parts)
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
-from .keyness import compare_groups
+from .keyness import comparison_tables
 from .memory import return_large_blocks, trim_after_each_cell
 from .progress import bar
 from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, cluster, condensed, cosine_pairs,
@@ -329,20 +329,37 @@ class Study:
         return count_terms(Parts(theirs), self.pieces[self.pieces["doc_id"].isin(docs)], column)
 
     def keyness(self, by: list[str] | None = None, **options) -> pd.DataFrame:
-        """:func:`~discourselab.keyness.compare_groups` for each grouping column.
+        """:func:`~discourselab.keyness.compare_groups` for each grouping column: :meth:`keyness_tables` joined.
 
         Every group is compared with the rest; for a column with at most
         ``MAX_PAIR_GROUPS`` groups, every pair of groups is compared too. Each
         column's table is cached on its own, so that ``keyness(by=[column])``
         reads only that column's.
         """
-        def build(column: str) -> pd.DataFrame:
-            n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
-            pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
-            return compare_groups(self.count_parts(), self.pieces, column, pairs=pairs, **options)
+        return pd.concat([table for column in by or self.by for table in self.keyness_tables(column, **options)],
+                         ignore_index=True)
 
-        return pd.concat([self._cached("keyness", {"by": column, **options}, lambda column=column: build(column))
-                          for column in by or self.by], ignore_index=True)
+    def keyness_tables(self, column: str, **options) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`keyness` of one grouping column, a few whole comparisons at a time.
+
+        As :func:`~discourselab.keyness.comparison_tables` gives them (at least
+        one table), stored in the cache and each read when it is reached, so
+        that the keyness of hundreds of groups is never held whole. Without a
+        cache they are computed again each time.
+        """
+        n_groups = self.pieces[column].nunique() if column != "doc_id" else len(self.pieces)
+        pairs = "all" if n_groups <= MAX_PAIR_GROUPS else None
+
+        def tables() -> Iterator[pd.DataFrame]:
+            return comparison_tables(self.count_parts(), self.pieces, column, pairs=pairs, **options)
+
+        if cache_dir() is None:
+            return tables()
+        key = self._key({"by": column, **options})
+        stored = stored_parts("keyness", key)
+        if stored is None:
+            stored = store_parts("keyness", key, tables())
+        return cached_parts("keyness", key, stored, tables)
 
 
 def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = None,
