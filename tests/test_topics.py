@@ -330,14 +330,18 @@ def test_stacked_columns_are_those_of_the_stacked_parts():
         np.testing.assert_array_equal(got.data, expected.data)
 
 
-def test_run_topics_lets_go_of_the_counts_unless_asked(monkeypatch):
-    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
-    rng = np.random.default_rng(5)
+def _two_pieces(seed: int):
+    """Tokens of two pieces of 12 paragraphs (fruit, tools), the pieces, and quick run_topics options."""
+    rng = np.random.default_rng(seed)
     paragraphs = {f"{doc}{i}": (doc, list(rng.choice(FRUIT if doc == "f" else TOOLS, size=20)))
                   for doc in "ft" for i in range(12)}
-    tokens = token_table(paragraphs)
     pieces = pd.DataFrame({"doc_id": ["f", "t"], "role": ["x", "y"]})
-    options = {"k_range": [2, 3], "seeds": [0, 1], "n_boot": 20}
+    return token_table(paragraphs), pieces, {"k_range": [2, 3], "seeds": [0, 1], "n_boot": 20}
+
+
+def test_run_topics_lets_go_of_the_counts_unless_asked(monkeypatch):
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    tokens, pieces, options = _two_pieces(5)
     lean = tm.run_topics(tokens, pieces, ["doc_id", "role"], **options)
     kept = tm.run_topics(tokens, pieces, ["doc_id", "role"], keep_counts=True, **options)
     built = tm.build_documents(tokens)
@@ -349,3 +353,33 @@ def test_run_topics_lets_go_of_the_counts_unless_asked(monkeypatch):
     pd.testing.assert_frame_equal(lean.terms, kept.terms)
     np.testing.assert_array_equal(lean.fit.doc_topic, kept.fit.doc_topic)
     pd.testing.assert_frame_equal(lean.documents.docs, built.docs)
+
+
+def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypatch, tmp_path):
+    from discourselab.corpus import Parts
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path))
+    tokens, pieces, options = _two_pieces(6)
+    builds = []
+    monkeypatch.setattr(tm, "build_documents", lambda *a, made=tm.build_documents, **k: builds.append(1) or made(*a, **k))
+    keyed = Parts(lambda: iter([tokens]), key="the same tokens")
+    first = tm.run_topics(keyed, pieces, ["doc_id", "role"], **options)
+    assert len(builds) == 1  # once for the outline, the diagnostics and the fits
+    again = tm.run_topics(keyed, pieces, ["doc_id", "role"], **options)
+    assert len(builds) == 1  # all from the cache
+    pd.testing.assert_frame_equal(again.prevalence, first.prevalence)
+    pd.testing.assert_frame_equal(again.documents.docs, first.documents.docs)
+    np.testing.assert_array_equal(again.documents.vocabulary, first.documents.vocabulary)
+    assert again.documents.counts is None and again.documents.shape == first.documents.shape == (24, 16)
+    other_ks = tm.run_topics(keyed, pieces, ["role"], **{**options, "k_range": [2]})
+    assert len(builds) == 2  # new diagnostics need the matrix
+    pd.testing.assert_frame_equal(other_ks.documents.docs, first.documents.docs)
+    kept = tm.run_topics(keyed, pieces, ["role"], keep_counts=True, **options)
+    assert len(builds) == 3
+    assert (kept.documents.counts != tm.build_documents(tokens).counts).nnz == 0  # a fourth build
+    # without a key the documents are built each time; with another key the cache does not answer
+    for _ in range(2):
+        tm.run_topics(Parts(lambda: iter([tokens])), pieces, ["role"], **options)
+    assert len(builds) == 6
+    tm.run_topics(Parts(lambda: iter([tokens.iloc[:-40]]), key="other tokens"), pieces, ["role"], **options)
+    assert len(builds) == 7

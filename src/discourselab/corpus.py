@@ -129,10 +129,15 @@ class _Store:
 
 
 class Parts:
-    """Tables one after another, read again each time it is iterated (``make()`` gives a new iterator)."""
+    """Tables one after another, read again each time it is iterated (``make()`` gives a new iterator).
 
-    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]]):
+    ``key``, when given, is a hash of what the tables hold, so that what is
+    made from them can be cached by it without reading them.
+    """
+
+    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]], key: str | None = None):
         self._make = make
+        self.key = key
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         return self._make()

@@ -81,9 +81,10 @@ class Study:
         into parts (:meth:`TextPipeline.count_parts`) that are stored in the
         cache, each read when it is reached; its ``paragraph_id`` categories are
         only its own paragraphs. Without a cache the parts are held; when
-        :attr:`counts` is held, they are views of its rows.
+        :attr:`counts` is held, they are views of its rows. Their ``key`` is
+        made from :attr:`key`.
         """
-        return Parts(self._count_parts)
+        return Parts(self._count_parts, key=digest("count-parts", self.key))
 
     def _count_parts(self) -> Iterator[pd.DataFrame]:
         if self._held is not None:

@@ -746,24 +746,40 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
     The documents' count matrix (one row per paragraph: 94 MB at 31M words)
     is let go of once the models are fitted, unless ``keep_counts``: the
     prevalence, and what follows a topic analysis, read the fits, the
-    documents' table and the vocabulary (``documents.shape`` stays).
+    documents' table and the vocabulary (``documents.shape`` stays). When
+    ``tokens`` has a ``key`` (as :meth:`~discourselab.study.Study.count_parts`
+    has), the documents' table, vocabulary and content hash are cached by it,
+    and the matrix is built only for what the cache does not hold yet.
     """
     from .cache import cached_object, cached_table, digest
 
-    documents = build_documents(tokens, unit=unit, chunk_words=chunk_words)
-    ks, too_small = candidate_ks(documents.counts.shape[0], k_range)
-    content = _documents_key(documents)
+    built: list[TopicDocuments] = []
+
+    def documents_made() -> TopicDocuments:
+        if not built:
+            built.append(build_documents(tokens, unit=unit, chunk_words=chunk_words))
+        return built[0]
+
+    def outline() -> tuple[str, TopicDocuments]:
+        documents = documents_made()
+        return _documents_key(documents), replace(documents, counts=None)
+
+    source = getattr(tokens, "key", None)
+    content, documents = (outline() if source is None else cached_object(
+        "topic-documents", digest(source, {"unit": unit, "chunk_words": chunk_words}), outline))
+    ks, too_small = candidate_ks(documents.shape[0], k_range)
     key = digest(content, {"ks": ks, "seeds": list(seeds), "n_top": n_top, "max_docs": max_docs})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SmallCorpusWarning)
         diagnostics = cached_table("topic-diagnostics", key, lambda: diagnose(
-            documents, ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress))
+            documents_made(), ks, seeds=seeds, n_top=n_top, max_docs=max_docs, progress=progress))
         summary, chosen = choose(diagnostics)
         k = int(chosen["k"])
         fits = cached_object("topic-fits", digest(content, {"k": k, "seed": seed, "n_top": n_top}),
-                             lambda: {(m, k): fit(documents, k, m, seed, n_top) for m in MODELS})
-    if not keep_counts:  # what follows reads the documents' table only
-        documents = replace(documents, counts=None)
+                             lambda: {(m, k): fit(documents_made(), k, m, seed, n_top) for m in MODELS})
+    if keep_counts:
+        documents = documents_made()
+    built.clear()  # what follows reads the documents' table and vocabulary only
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
     ordered = [fits[(m, k)] for m in dict.fromkeys([chosen["model"], *MODELS])]
     groups = pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
