@@ -351,6 +351,19 @@ def test_grouping_tests_of_pairs_in_another_order_and_with_missing_groups(monkey
             assert theirs["difference"] == pytest.approx(mine["difference"], abs=1e-12)
 
     same_tests(grouping_tests(shuffled, pieces, "role", permutations=60, seed=9))
+    for per_run in (1, 7, 5000, 10**6):  # the same-group mask, a run of first pieces at a time
+        np.testing.assert_array_equal(similarity._same_group_pairs(pd.factorize(pieces["role"])[0], per_run),
+                                      pairs["same_role"].to_numpy())
+    values = {v: pairs[v].to_numpy() for v in ("cosine", "delta")}  # with pieces in no group: the same, to the bit
+    assert similarity.condensed_grouping_tests(values, pieces, "role", permutations=60, seed=9) == results
+    for roles in ([None] * 240, ["one"] * 240):  # no pair, or every pair, in one group: nothing to test
+        alike = pieces.assign(role=roles)
+        tests = similarity.condensed_grouping_tests(values, alike, "role", permutations=60, seed=9)
+        assert tests[1]["same_pairs"] == (0 if roles[0] is None else len(pairs)) and np.isnan(tests[1]["p_less"])
+        together = similarity_pairs(values["cosine"], values["delta"], alike, columns=("role",))
+        assert str(tests) == str(grouping_tests(together, alike, "role", permutations=60, seed=9))  # NaN == NaN
+    with pytest.raises(ValueError, match="28679 values for 28680 pairs of 240 pieces"):
+        similarity.condensed_grouping_tests({"cosine": values["cosine"][1:]}, pieces, "role")
     ids = pd.Index(pieces["doc_id"])
     for table, copied in ((pairs, False), (shuffled, True)):  # the values in the order of every pair, copied if need be
         columns = [table[v].to_numpy() for v in ("cosine", "delta")]
@@ -507,7 +520,7 @@ def test_similarity_pair_tables_are_the_rows_of_the_pairs(n, per_table, tmp_path
 
 def test_grouping_tests_of_one_value_on_its_own_pair_table_are_those_of_the_values_together(monkeypatch):
     import discourselab.similarity as similarity
-    from discourselab.similarity import PairSquare, pair_table
+    from discourselab.similarity import PairSquare, condensed_grouping_tests, pair_table
 
     for n, gemm in ((30, 10_000), (240, 10_000), (240, 200)):  # masks, gathered pairs, matrix products
         monkeypatch.setattr(similarity, "GEMM_PIECES", gemm)
@@ -517,6 +530,11 @@ def test_grouping_tests_of_one_value_on_its_own_pair_table_are_those_of_the_valu
             alone = [grouping_tests(pair_table({v: pairs[v].to_numpy()}, pieces, (column,)), pieces, column, (v,),
                                     permutations=200, seed=4)[0] for v in ("cosine", "delta")]
             assert alone == together
+            # and on the condensed values alone, without a table of the pairs
+            values = {v: pairs[v].to_numpy() for v in ("cosine", "delta")}
+            assert condensed_grouping_tests(values, pieces, column, permutations=200, seed=4) == together
+            assert [condensed_grouping_tests({v: values[v]}, pieces, column, permutations=200, seed=4)[0]
+                    for v in values] == together
     # a square of condensed values is that of the pairs' column
     seen = PairSquare.of(pairs["delta"].to_numpy(), pieces["doc_id"], "delta")
     np.testing.assert_array_equal(seen.to_numpy(), PairSquare(pairs, "delta").to_numpy())

@@ -534,13 +534,35 @@ def similarity_pair_tables(cosine, delta, pieces: pd.DataFrame, columns: tuple[s
     if n < 2:  # no pairs: the empty table, with its columns
         yield pair_table(values, pieces, columns)
         return
+    for first in _first_piece_runs(n, pairs_per_table):
+        yield pair_table(values, pieces, columns, first=first)
+
+
+def _first_piece_runs(n: int, pairs: int) -> Iterator[tuple[int, int]]:
+    """Runs ``(start, stop)`` of first pieces (at least one each) of about ``pairs`` pairs of ``n`` pieces each, in order."""
     first = 0
     while first < n - 1:
-        last = first + 1  # the first pieces of this table: [first, last)
-        while last < n - 1 and _pair_index(last + 1, last + 2, n) - _pair_index(first, first + 1, n) <= pairs_per_table:
+        last = first + 1  # the first pieces of this run: [first, last)
+        while last < n - 1 and _pair_index(last + 1, last + 2, n) - _pair_index(first, first + 1, n) <= pairs:
             last += 1
-        yield pair_table(values, pieces, columns, first=(first, last))
+        yield first, last
         first = last
+
+
+def _same_group_pairs(labels: np.ndarray, pairs: int = PAIRS_PER_TABLE) -> np.ndarray:
+    """Whether both pieces of each pair (every pair once, in order) share a label (-1: in no group).
+
+    The mask in :func:`pair_table`'s ``same_`` column, made a run of first
+    pieces at a time without the pairs' pieces (28 MB at 3,792 pieces).
+    """
+    size = len(labels)
+    same = np.zeros(size * (size - 1) // 2, dtype=bool)
+    for start, stop in _first_piece_runs(size, pairs):
+        a, b = pair_positions(size, start, stop)
+        begin = _pair_index(start, start + 1, size)
+        first_labels = labels[a]
+        same[begin:begin + len(a)] = (first_labels == labels[b]) & (first_labels >= 0)
+    return same
 
 
 def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = (),
@@ -710,12 +732,42 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
     permutations).
     """
     same = pairs[f"same_{column}"].to_numpy()
-    if same.all() or not same.any():
-        return [{"column": column, "value": value, "same_pairs": int(same.sum()), "within": np.nan,
+    columns = [pairs[value].to_numpy() for value in values]
+    ids = pd.Index(pieces["doc_id"])
+    ia, ib = _positions(pairs["piece_a"], ids), _positions(pairs["piece_b"], ids)
+    condensed_columns = _condensed_columns(columns, ia, ib, len(ids))
+    return _tested(columns, condensed_columns, same, ia, ib, pieces, column, values, permutations, seed)
+
+
+def condensed_grouping_tests(values: dict[str, np.ndarray], pieces: pd.DataFrame, column: str, *,
+                             permutations: int = 999, seed: int = 0) -> list[dict]:
+    """:func:`grouping_tests` of condensed values (``{name: values}``), without a table of the pairs.
+
+    Each of ``values`` holds every pair of ``pieces`` once, in the order of
+    :func:`pair_positions` (as :meth:`~discourselab.study.Study.cosine_pairs`
+    gives them). The results are those of ``grouping_tests`` on
+    :func:`pair_table` of the same values and ``column``, without the pairs'
+    pieces (28 MB at 3,792 pieces): the same-group mask is made from the
+    pieces' groups a run of pairs at a time.
+    """
+    columns = [np.asarray(v) for v in values.values()]
+    size = len(pieces)
+    for name, v in zip(values, columns):
+        if v.shape != (size * (size - 1) // 2,):
+            raise ValueError(f"{name}: {v.shape[0]} values for {size * (size - 1) // 2} pairs of {size} pieces")
+    same = _same_group_pairs(pd.factorize(pieces[column])[0])
+    return _tested(columns, columns, same, None, None, pieces, column, tuple(values), permutations, seed)
+
+
+def _tested(columns, condensed_columns, same, ia, ib, pieces, column, values, permutations, seed) -> list[dict]:
+    """grouping_tests of ``columns`` with the same-group mask ``same``: by ``condensed_columns`` (every pair once,
+    in order) or, if None, by masks (with the pairs' piece positions ``ia`` and ``ib``)."""
+    n, n_same = len(same), int(same.sum())
+    if n_same in (0, n):
+        return [{"column": column, "value": value, "same_pairs": n_same, "within": np.nan,
                  "between": np.nan, "difference": np.nan, "p_greater": np.nan, "p_less": np.nan}
                 for value in values]
-    columns = [pairs[value].to_numpy() for value in values]
-    totals, n, n_same = [v.sum() for v in columns], len(same), int(same.sum())
+    totals = [v.sum() for v in columns]
 
     def contrast(within: list[float], k: int) -> list[float]:  # mean within minus mean between, from the sums
         return [w / k - (t - w) / (n - k) for w, t in zip(within, totals)]
@@ -726,25 +778,23 @@ def grouping_tests(pairs: pd.DataFrame, pieces: pd.DataFrame, column: str, value
 
     within_sums = [v[same].sum() for v in columns]
     observed = contrast(within_sums, n_same)  # computed as for the permutations, so that a tie is a tie
-    ids = pd.Index(pieces["doc_id"])
-    ia, ib = _positions(pairs["piece_a"], ids), _positions(pairs["piece_b"], ids)
-    rng = np.random.default_rng(seed)
     base = pd.factorize(pieces[column])[0]  # integer labels (-1: missing), the same permutations compared fast
     if len(base) < 2**15:  # the permutations of int16 labels are those of the int64 ones, in a quarter of the memory
         base = base.astype(np.int16)
-    labels = np.array([rng.permutation(base) for _ in range(permutations)]).reshape(permutations, len(ids))
-    condensed_columns = _condensed_columns(columns, ia, ib, len(ids))
+    size = len(base)
+    rng = np.random.default_rng(seed)
+    labels = np.array([rng.permutation(base) for _ in range(permutations)]).reshape(permutations, size)
     if condensed_columns is None:  # not every pair once: masks over the pairs
         stats = np.empty((permutations, len(columns)))
         for k, shuffled in enumerate(labels):
             stats[k] = differences((shuffled[ia] == shuffled[ib]) & (shuffled[ia] >= 0))
     else:
         groups = int(base.max()) + 1
-        if (len(ids) >= GEMM_PIECES and base.min() >= 0 and groups <= GEMM_GROUPS
-                and len(ids) ** 2 * groups < GATHER_COST * n_same):
-            within = _products_within(condensed_columns, len(ids), groups, labels)
+        if (size >= GEMM_PIECES and base.min() >= 0 and groups <= GEMM_GROUPS
+                and size ** 2 * groups < GATHER_COST * n_same):
+            within = _products_within(condensed_columns, size, groups, labels)
         else:
-            within = _gathered_within(condensed_columns, len(ids), labels)
+            within = _gathered_within(condensed_columns, size, labels)
         stats = within / n_same - (np.array(totals) - within) / (n - n_same)
     # the means of the statistic's sums: the pairs between groups (most of them) are not copied out to be averaged
     return [{"column": column, "value": value, "same_pairs": n_same, "within": w / n_same,

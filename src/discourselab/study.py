@@ -19,8 +19,8 @@ from .frequency import count_terms, group_of
 from .keyness import comparison_tables
 from .memory import return_large_blocks, trim_after_each_cell
 from .progress import bar
-from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, cluster, condensed, cosine_pairs,
-                         grouping_tests, pair_table, similarity_pair_tables, similarity_pairs, tfidf_from_tokens)
+from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, cluster, condensed, condensed_grouping_tests,
+                         cosine_pairs, grouping_tests, similarity_pair_tables, similarity_pairs, tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -203,11 +203,11 @@ class Study:
         (cosine of the pieces' TF-IDF, Burrows' Delta on ``mfw`` words). Each
         column's tests are cached, so a notebook that only reports them (the
         findings) does not build the pairs again. The columns not in the cache
-        are tested one value at a time, on a table of the pairs that holds that
-        value and the column's groups only (:func:`~discourselab.similarity.pair_table`;
-        each value's tests are those of testing the values together): at 3,792
-        pieces, 94 MB instead of the 165 MB of the whole table. ``pairs``, when
-        given, must be the whole table, and is tested as it is.
+        are tested one value at a time, on its condensed values alone
+        (:func:`~discourselab.similarity.condensed_grouping_tests`; each value's
+        tests are those of testing the values together): at 3,792 pieces, 57
+        MB instead of the 165 MB of the whole table. ``pairs``, when given,
+        must be the whole table, and is tested as it is.
 
         Returns
         -------
@@ -227,8 +227,7 @@ class Study:
             for value in values if missing else ():  # one value's pairs held at a time
                 held = self.cosine_pairs() if value == "cosine" else self.delta_pairs(mfw)
                 for column in missing:
-                    results[column] += grouping_tests(pair_table({value: held}, self.pieces, (column,)),
-                                                      self.pieces, column, (value,), seed=self.seed)
+                    results[column] += condensed_grouping_tests({value: held}, self.pieces, column, seed=self.seed)
                 del held
         for column in missing:
             tested[column] = pd.DataFrame(results[column], columns=GROUPING_TEST_COLUMNS)
