@@ -199,6 +199,12 @@ def test_cosine_clustering_equals_scipy_on_the_dense_rows():
     np.testing.assert_array_equal(cluster(pairs["cosine"], similarities=True), cluster(1.0 - given))
     np.testing.assert_array_equal(cluster(cosine, similarities=True), cluster(1.0 - cosine))
     assert (pairs["cosine"].to_numpy() == given).all()
+    # without a copy: the same tree, and the array given holds the distances
+    own = given.copy()
+    np.testing.assert_array_equal(cluster(own, similarities=True, copy=False), cluster(1.0 - given))
+    np.testing.assert_array_equal(own, np.maximum(1.0 - given, 0.0))
+    np.testing.assert_array_equal(cluster(cosine, similarities=True, copy=False), cluster(1.0 - cosine))
+    assert (cosine.to_numpy() == cosine_table(csr_matrix(dense), names).to_numpy()).all()  # a square is copied
 
 
 def test_clustering_counts_distances_a_rounding_error_below_zero_as_zero():
