@@ -204,6 +204,8 @@ def test_cosine_clustering_equals_scipy_on_the_dense_rows():
     np.testing.assert_array_equal(cluster(own, similarities=True, copy=False), cluster(1.0 - given))
     np.testing.assert_array_equal(own, np.maximum(1.0 - given, 0.0))
     np.testing.assert_array_equal(cluster(cosine, similarities=True, copy=False), cluster(1.0 - cosine))
+    np.testing.assert_array_equal(cluster(pairs["cosine"], similarities=True, copy=False), cluster(1.0 - given))
+    assert (pairs["cosine"].to_numpy() == given).all()  # a column's read-only values: copied
     assert (cosine.to_numpy() == cosine_table(csr_matrix(dense), names).to_numpy()).all()  # a square is copied
 
 

@@ -485,7 +485,7 @@ def cluster(matrix, metric: str = "cosine", method: str = "average", *, similari
     distances are 1 minus them: ``cluster(pairs["cosine"], similarities=True)``
     is ``cluster(1.0 - pairs["cosine"])`` with one copy of the column fewer
     (the distances are made once and clipped in place; at 7 million pairs,
-    57 MB). With ``copy=False`` given 1-D float64 similarities become the
+    57 MB). With ``copy=False``, 1-D float64 similarities given become the
     distances in place (the caller's array is overwritten), so that SciPy's
     own copy is the only other one. ``1 - cosine`` of the
     :func:`cosine_table` gives the same tree as the matrix.
@@ -500,7 +500,7 @@ def cluster(matrix, metric: str = "cosine", method: str = "average", *, similari
     else:
         dense = matrix.toarray() if hasattr(matrix, "toarray") else np.asarray(matrix)
         return linkage(pdist(dense, metric=metric), method=method)
-    in_place = similarities and not copy and not square and values.dtype == np.float64
+    in_place = not copy and values.flags.writeable  # (a pandas column's values are read-only)
     distance = np.subtract(1.0, values, out=values if in_place else None) if similarities else values
     if (distance < 0).any():  # rounding: -1e-16; only a copy of given 1-D distances is clipped
         distance = np.maximum(distance, 0.0, out=distance if similarities or square else None)
