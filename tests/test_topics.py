@@ -383,3 +383,7 @@ def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypat
     assert len(builds) == 6
     tm.run_topics(Parts(lambda: iter([tokens.iloc[:-40]]), key="other tokens"), pieces, ["role"], **options)
     assert len(builds) == 7
+    # a table's column named "key" is not a key: two tables with the same such column are two tables
+    tm.run_topics(tokens.assign(key="k"), pieces, ["role"], **options)
+    upper = tm.run_topics(tokens.assign(term=tokens["term"].str.upper(), key="k"), pieces, ["role"], **options)
+    assert len(builds) == 9 and upper.documents.vocabulary[0] == "APPLE"

@@ -34,6 +34,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfTransformer
 
+from .corpus import Parts
 from .errors import CorpusError
 from .frequency import group_of, in_groups, row_counts
 from .lda import LDA
@@ -764,7 +765,7 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
         documents = documents_made()
         return _documents_key(documents), replace(documents, counts=None)
 
-    source = getattr(tokens, "key", None)
+    source = tokens.key if isinstance(tokens, Parts) else None  # (a table may have a column "key")
     content, documents = (outline() if source is None else cached_object(
         "topic-documents", digest(source, {"unit": unit, "chunk_words": chunk_words}), outline))
     ks, too_small = candidate_ks(documents.shape[0], k_range)
