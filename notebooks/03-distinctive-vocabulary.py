@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, pair_table, top_pairs
+from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, top_condensed_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -95,10 +95,11 @@ cosine = study.cosine_pairs()  # every pair once, in the order of the pieces
 fig = plots.plot_similarity(PairSquare.of(cosine, names, "cosine"), order=order, groups=pieces[group],
                             title="cosine similarity (TF-IDF)")
 show_figure(fig, "similarity-cosine-heatmap", study.out_dir)
-closest = top_pairs(pair_table({"cosine": cosine}, study.pieces), "cosine", 3)
+closest = top_condensed_pairs(cosine, study.pieces, "cosine", 3)  # no table of the pairs
+low, high = cosine.min(), cosine.max()
+middle = np.median(cosine, overwrite_input=True)  # without a copy: the values are partly sorted, and read no more
 display(Markdown(
-    f"Cosine similarities between pieces range from {cosine.min():.2f} to {cosine.max():.2f} "
-    f"(median {np.median(cosine):.2f}). The closest pairs: "
+    f"Cosine similarities between pieces range from {low:.2f} to {high:.2f} (median {middle:.2f}). The closest pairs: "
     + "; ".join(f"{r.piece_a} and {r.piece_b} ({r.cosine:.2f})" for r in closest.itertuples()) + "."
 ))
 del cosine, closest

@@ -417,6 +417,26 @@ def test_top_pairs_are_pandas_nlargest():
     pd.testing.assert_frame_equal(top_pairs(missing, "cosine", 2), missing.nlargest(2, "cosine"))
 
 
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 9, 40])
+def test_top_condensed_pairs_are_top_pairs_of_the_pair_table(size):
+    from discourselab.similarity import pair_table, top_condensed_pairs, top_pairs
+
+    pieces = pd.DataFrame({"doc_id": [f"p{i}" for i in range(size)]})
+    rng = np.random.default_rng(size)
+    pairs = size * (size - 1) // 2
+    for values in (rng.integers(0, 4, pairs) / 4.0,  # many ties
+                   np.where(rng.random(pairs) < 0.3, np.nan, rng.random(pairs)),  # missing values
+                   np.full(pairs, np.nan)):
+        table = pair_table({"cosine": values}, pieces)
+        for n in (0, 1, 3, 10, pairs + 2):
+            expected = top_pairs(table, "cosine", n)
+            for block in (1, 7, 10**6):
+                found = top_condensed_pairs(values, pieces, "cosine", n, block=block)
+                pd.testing.assert_frame_equal(found, expected, check_index_type=False)
+    with pytest.raises(ValueError, match="cosine: 2 values for 3 pairs of 3 pieces"):
+        top_condensed_pairs(np.zeros(2), pd.DataFrame({"doc_id": ["a", "b", "c"]}), "cosine")
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 60])
 def test_pair_positions_are_the_upper_triangle(n):
     from discourselab.similarity import pair_positions

@@ -592,9 +592,7 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
     tables = [pd.DataFrame({"piece_a": first_piece, "piece_b": second_piece}, index=index, copy=False)]
     # each float column a table of its own, joined without a copy (set as columns or built together, they are copied)
     for name, column in values.items():
-        column = condensed(column, ids) if isinstance(column, pd.DataFrame) else np.asarray(column)
-        if column.shape != (n * (n - 1) // 2,):
-            raise ValueError(f"{name}: {column.shape[0]} values for {n * (n - 1) // 2} pairs of {n} pieces")
+        column = condensed(column, ids) if isinstance(column, pd.DataFrame) else _checked_pairs(name, column, n)
         tables.append(pd.DataFrame({name: column[rows]}, index=index, copy=False))
     same = {}
     for column in (c for c in columns if c in meta):
@@ -602,6 +600,14 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
         first_codes = codes[a]
         same[f"same_{column}"] = (first_codes == codes[b]) & (first_codes >= 0)
     return pd.concat([*tables, pd.DataFrame(same, index=index)], axis=1)
+
+
+def _checked_pairs(name: str, values, size: int) -> np.ndarray:
+    """``values`` as an array, which must hold one value for each pair of ``size`` pieces."""
+    values = np.asarray(values)
+    if values.shape != (size * (size - 1) // 2,):
+        raise ValueError(f"{name}: {values.shape[0]} values for {size * (size - 1) // 2} pairs of {size} pieces")
+    return values
 
 
 def top_pairs(pairs: pd.DataFrame, value: str, n: int = 3) -> pd.DataFrame:
@@ -618,6 +624,44 @@ def top_pairs(pairs: pd.DataFrame, value: str, n: int = 3) -> pd.DataFrame:
         if ranked[len(values) - n] > -np.inf:  # else fewer than n values: nlargest adds missing ones
             pairs = pairs[values >= ranked[len(values) - n]]
     return pairs.nlargest(n, value)
+
+
+def top_condensed_pairs(values: np.ndarray, pieces: pd.DataFrame, name: str = "value", n: int = 3, *,
+                        block: int = PAIRS_PER_TABLE) -> pd.DataFrame:
+    """:func:`top_pairs` of condensed values, without the table of their pairs.
+
+    ``values`` holds every pair of ``pieces`` once, in the order of
+    :func:`pair_positions` (as :meth:`~discourselab.study.Study.cosine_pairs`
+    gives them). The rows are those of ``top_pairs(pair_table({name: values},
+    pieces), name, n)``: the ``n`` largest values (ties to the first;
+    missing values last, as ``nlargest`` has them), with their pieces and
+    their positions as the index.
+    The values are searched ``block`` at a time, so that only one block's
+    copy is held (at 7 million pairs of pieces, 8 MB instead of the pairs'
+    pieces and a copy of the values: 85 MB).
+    """
+    ids = pieces["doc_id"].tolist()
+    size = len(ids)
+    values = _checked_pairs(name, values, size)
+    kept = np.empty(0, dtype=np.int64)  # positions of the n first in order (value descending, then position)
+    for start in range(0, len(values), block) if n > 0 else ():
+        chunk = values[start:start + block]
+        ranked = np.where(np.isnan(chunk), -np.inf, chunk)
+        if len(ranked) > n:
+            ranked.partition(len(ranked) - n)
+            at = np.flatnonzero(np.where(np.isnan(chunk), -np.inf, chunk) >= ranked[len(ranked) - n])
+        else:
+            at = np.arange(len(chunk))
+        kept = np.concatenate([kept, start + at])
+        found = values[kept]
+        missing = np.isnan(found)
+        kept = kept[np.lexsort((kept, -np.where(missing, 0.0, found), missing))[:n]]
+    starts = _pair_index(np.arange(max(size - 1, 0)), np.arange(1, max(size, 1)), size)  # where each first piece's pairs begin
+    first = np.searchsorted(starts, kept, side="right") - 1
+    second = kept - starts[first] + first + 1 if len(kept) else kept
+    return pd.DataFrame({"piece_a": pd.Categorical.from_codes(first, categories=ids),
+                         "piece_b": pd.Categorical.from_codes(second, categories=ids),
+                         name: values[kept]}, index=kept)
 
 
 def condensed(square: pd.DataFrame, ids: list[str]) -> np.ndarray:
@@ -755,11 +799,7 @@ def condensed_grouping_tests(values: dict[str, np.ndarray], pieces: pd.DataFrame
     pieces (28 MB at 3,792 pieces): the same-group mask is made from the
     pieces' groups a run of pairs at a time.
     """
-    columns = [np.asarray(v) for v in values.values()]
-    size = len(pieces)
-    for name, v in zip(values, columns):
-        if v.shape != (size * (size - 1) // 2,):
-            raise ValueError(f"{name}: {v.shape[0]} values for {size * (size - 1) // 2} pairs of {size} pieces")
+    columns = [_checked_pairs(name, v, len(pieces)) for name, v in values.items()]
     same = _same_group_pairs(pd.factorize(pieces[column])[0])
     return _tested(columns, columns, same, None, None, pieces, column, tuple(values), permutations, seed)
 
