@@ -30,12 +30,12 @@ from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
 from discourselab.concepts import FILENAME, read_concepts
-from discourselab.context import keywords_in_context, query_term, render_concordance
+from discourselab.context import query_term, render_concordance
 from discourselab.io import show_figure, write_table
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
-pieces, counts, pipe = study.pieces, study.count_parts(), study.pipeline  # the term counts a part at a time
+pieces, pipe = study.pieces, study.pipeline
 group = "role" if "role" in study.by else study.by[-1]
 groups = pieces.set_index("doc_id")[group]
 
@@ -82,12 +82,20 @@ if len(rates):
 # For each concept, the first concordance lines of each group (in corpus order; the text as written, escaped) and each group's strongest collocates by logDice (window of ±5 tokens in the paragraph; count = co-occurrences). A glossary concept finds every rendering of it.
 
 # %%
-# concordance lines and collocates of every concept, in one pass over the paragraphs (a part at a time)
-concordance_table, collocate_table = keywords_in_context(study.corpus.paragraph_parts(), pieces, queries, pipe, counts,
-                                                         by=group, window=window, min_count=2, words=10)
-concordance_table.insert(1, group, concordance_table["doc_id"].map(groups))
+# concordance lines and collocates of every concept, in one pass over the paragraphs (a part at a time); the lines
+# are cached as they are found and read back a concept at a time, as a large corpus has very many of them
+concordance, collocate_table = study.keywords_in_context(queries, by=group, window=window, min_count=2, words=10)
+
+
+def with_group(lines):
+    lines.insert(1, group, lines["doc_id"].map(groups))
+    return lines
+
+
+n_lines = 0
 for query in queries:
-    lines = concordance_table[concordance_table["query"] == query]
+    lines = with_group(concordance.of(query))
+    n_lines += len(lines)
     colls = collocate_table[collocate_table["node"] == query_term(query, pipe)]
     display(Markdown(f"### {query}  \n{len(lines)} occurrence(s) in {lines['doc_id'].nunique()} piece(s)."))
     shown = lines.groupby(group, sort=True).head(lines_per_group).sort_values([group, "doc_id"], kind="stable")
@@ -101,12 +109,12 @@ for query in queries:
         display(Markdown("_No collocate occurs twice near it in any group._"))
 
 # %%
-write_table(concordance_table, "concordance", study.out_dir)
+write_table(map(with_group, concordance), "concordance", study.out_dir)  # a table of lines at a time
 write_table(collocate_table, "collocates", study.out_dir)
 if len(collocate_table):
     strongest = collocate_table.sort_values("log_dice", ascending=False).groupby("node").head(1)
     display(Markdown(
-        f"{len(concordance_table):,} concordance lines and {len(collocate_table):,} collocate rows are in "
+        f"{n_lines:,} concordance lines and {len(collocate_table):,} collocate rows are in "
         "`tables/concordance.csv` and `tables/collocates.csv`. The strongest collocate of each concept: "
         + "; ".join(f"*{r.node}*: {r.collocate} in {r.group} ({r.count} of {r.node_count}, logDice {r.log_dice:.1f})"
                     for r in strongest.itertuples()) + ". "

@@ -133,3 +133,42 @@ def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cach
     pd.testing.assert_frame_equal(study.similarity_tests(["role", "author"], mfw=20), expected)
     authors = study.similarity_tests(["author"], mfw=20, pairs=pairs)
     pd.testing.assert_frame_equal(authors, expected.iloc[2:].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+def test_keywords_in_context_gives_the_lines_in_parts_from_the_cache(study, tmp_path, monkeypatch, cache):
+    from discourselab import context, study as study_module
+    from discourselab.io import write_csv
+    from discourselab.study import Study
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path) if cache == "on" else "off")
+    monkeypatch.setattr(study_module, "keyword_parts", lambda *a, **k: context.keyword_parts(*a, **k, chunk=2))
+    queries = ["grassroots", "community", "party", "not in the corpus"]
+    options = {"by": "role", "window": 3, "words": 6, "min_count": 1}
+    lines, near = context.keywords_in_context(study.corpus.paragraphs, study.pieces, queries, study.pipeline,
+                                              study.counts, chunk=2, **options)
+    assert lines["query"].nunique() >= 2 and len(near) > 0
+    mine, my_near = Study(study.corpus, study.out_dir, study.by).keywords_in_context(queries, **options)
+    tables = list(mine)
+    assert len(tables) > lines["query"].nunique()  # a chunk of two paragraphs at a time
+    pd.testing.assert_frame_equal(pd.concat(tables, ignore_index=True), lines)
+    pd.testing.assert_frame_equal(my_near, near)
+    for query in queries:
+        pd.testing.assert_frame_equal(mine.of(query), lines[lines["query"] == query].reset_index(drop=True),
+                                      check_dtype=len(mine.of(query)) > 0)
+    write_csv(mine, tmp_path / "parts.csv")
+    write_csv(lines, tmp_path / "whole.csv")
+    assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    if cache == "on":  # lost meanwhile: made again
+        (entry,) = tmp_path.glob("concordance-*.pkl")
+        saved = entry.read_bytes()
+        entry.unlink()
+        pd.testing.assert_frame_equal(pd.concat(list(mine), ignore_index=True), lines)
+        entry.write_bytes(saved)
+    none, _ = Study(study.corpus, study.out_dir, study.by).keywords_in_context(["not in the corpus"], **options)
+    assert [list(t.columns) for t in none] == [list(lines.columns)]  # one empty table, with the columns
+    if cache == "on":  # read back, not made again
+        monkeypatch.setattr(study_module, "keyword_parts", lambda *a, **k: pytest.fail("lines made again"))
+        again, again_near = Study(study.corpus, study.out_dir, study.by).keywords_in_context(queries, **options)
+        pd.testing.assert_frame_equal(pd.concat(list(again), ignore_index=True), lines)
+        pd.testing.assert_frame_equal(again_near, near)

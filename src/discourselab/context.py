@@ -7,7 +7,7 @@ lemma finds every inflection.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from html import escape
 
 import numpy as np
@@ -295,10 +295,39 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
         The columns of :func:`collocates`, one query after another.
     """
     queries = list(dict.fromkeys(queries))
+    lines, collocate_table = collected(keyword_parts(paragraphs, pieces, queries, pipeline, counts, by=by,
+                                                     window=window, min_count=min_count, words=words, chunk=chunk),
+                                       queries)
+    return pd.concat(list(lines), ignore_index=True), collocate_table
+
+
+def collected(parts: Iterable[tuple[str | None, pd.DataFrame]], queries) -> tuple["ConcordanceLines", pd.DataFrame]:
+    """The lines (held) and the collocates of :func:`keyword_parts`."""
+    lines = ConcordanceLines(queries)
+    for query, table in parts:
+        if query is None:
+            collocate_table = table
+        else:
+            lines.add(query, table)
+    return lines, collocate_table
+
+
+def keyword_parts(paragraphs, pieces: pd.DataFrame, queries, pipeline: TextPipeline, counts, *, by: str = "role",
+                  window: int = 5, min_count: int = 2, words: int = 8,
+                  chunk: int = 2000) -> Iterator[tuple[str | None, pd.DataFrame]]:
+    """What :func:`keywords_in_context` finds, as it finds it: ``(query, lines)``, then ``(None, collocates)``.
+
+    For each chunk of paragraphs, each query with lines there gives its lines
+    (``query`` then the columns of :func:`concordance`), in query order; the
+    collocates of every query come last. So the lines can be stored, or
+    written, as they are found: the lines of one chunk are held, not the
+    corpus's (at 31M words, 69,472 lines). The lines of one query, joined in
+    the order they come, are its rows of ``keywords_in_context``.
+    """
+    queries = list(dict.fromkeys(queries))
     nodes = {q: query_term(q, pipeline) for q in queries}
     groups = group_of(pieces, by)
     counts = rereadable(counts)  # read twice: for the paragraphs with a query, and for the totals
-    lines: dict[str, list] = {q: [] for q in queries}
     near: dict[str, pd.DataFrame] = {}  # window counts summed over the chunks so far
     sizes: dict[str, pd.DataFrame] = {}
     # the paragraphs with a query as they are found, never all at once: at 31M words 48,640 paragraphs (53 MB)
@@ -306,7 +335,11 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
                     desc="concordances", unit="chunk"):
         tokens = pipeline.token_table(part)
         for query in queries:
-            lines[query].append(concordance(tokens, part, pieces, query, pipeline, words=words))
+            lines = concordance(tokens, part, pieces, query, pipeline, words=words)
+            if len(lines):
+                lines.insert(0, "query", query)
+                yield query, lines
+            del lines
             found, held = _window_counts(tokens, groups, nodes[query], window)
             if query in near:
                 found = pd.concat([near[query], found]).groupby(["group", "collocate"], sort=False,
@@ -315,15 +348,44 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
             near[query], sizes[query] = found, held
     near = {q: table[table["count"] >= min_count] for q, table in near.items()}
     group_totals = _group_totals(counts, groups, {t for table in near.values() for t in table["collocate"]})
-    line_tables, collocate_tables = [], []
-    for query in queries:
-        found = (pd.concat(lines[query], ignore_index=True) if lines[query]
-                 else pd.DataFrame(columns=CONCORDANCE_COLUMNS))
-        found.insert(0, "query", query)
-        line_tables.append(found)
-        if query in near:
-            collocate_tables.append(_scored(near[query], sizes[query], group_totals, by, nodes[query]))
-    return (pd.concat(line_tables, ignore_index=True) if line_tables
-            else pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS]),
-            pd.concat(collocate_tables, ignore_index=True) if collocate_tables
-            else pd.DataFrame(columns=COLLOCATE_COLUMNS))
+    collocate_tables = [_scored(near[query], sizes[query], group_totals, by, nodes[query])
+                        for query in queries if query in near]
+    yield None, (pd.concat(collocate_tables, ignore_index=True) if collocate_tables
+                 else pd.DataFrame(columns=COLLOCATE_COLUMNS))
+
+
+class ConcordanceLines:
+    """The concordance lines of several queries, as tables of some lines each: held, or read when reached.
+
+    Iterated, it gives every table, query after query (at least one table,
+    empty when there is no line): joined, the lines table of
+    :func:`keywords_in_context`. :meth:`of` gives one query's lines. With
+    ``read``, a query's tables are ``read(query)`` (e.g. from the cache);
+    else they are those given to :meth:`add`.
+    """
+
+    def __init__(self, queries, read: Callable[[str], Iterable[pd.DataFrame]] | None = None):
+        self.queries = list(dict.fromkeys(queries))
+        self._held: dict[str, list[pd.DataFrame]] = {q: [] for q in self.queries}
+        self._read = read
+
+    def add(self, query: str, lines: pd.DataFrame) -> None:
+        self._held[query].append(lines)
+
+    def tables(self, query: str) -> Iterator[pd.DataFrame]:
+        """The tables of one query's lines, in order."""
+        return iter(self._read(query) if self._read else self._held[query])
+
+    def of(self, query: str) -> pd.DataFrame:
+        """One query's lines (``query`` then the columns of :func:`concordance`), numbered from 0."""
+        tables = list(self.tables(query))
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS])
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        empty = True
+        for query in self.queries:
+            for table in self.tables(query):
+                empty = False
+                yield table
+        if empty:
+            yield pd.DataFrame(columns=["query", *CONCORDANCE_COLUMNS])

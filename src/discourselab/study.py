@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ import pandas as pd
 from scipy.spatial.distance import squareform
 
 from . import config
-from .cache import (cache_dir, cached_parts, cached_table, digest, store_object, store_parts, stored_object,
-                    stored_parts)
+from .cache import (cache_dir, cached_part, cached_parts, cached_table, digest, store_object, store_parts,
+                    stored_object, stored_parts)
+from .context import ConcordanceLines, collected, keyword_parts
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
 from .keyness import comparison_tables
@@ -360,6 +362,54 @@ class Study:
         if stored is None:
             stored = store_parts("keyness", key, tables())
         return cached_parts("keyness", key, stored, tables)
+
+    def keywords_in_context(self, queries, *, by: str, window: int = 5, min_count: int = 2,
+                            words: int = 8) -> tuple[ConcordanceLines, pd.DataFrame]:
+        """:func:`~discourselab.context.keywords_in_context` of the corpus: its lines a query at a time, and its collocates.
+
+        The lines are stored in the cache as they are found, a chunk of
+        paragraphs at a time (:func:`~discourselab.context.keyword_parts`),
+        and each table of them is read when it is reached, so that the lines
+        of every occurrence are never held together (69,472 lines at 31M
+        words). Without a cache they are held.
+        """
+        queries = list(dict.fromkeys(queries))
+
+        def parts() -> Iterator[tuple[str | None, pd.DataFrame]]:
+            return keyword_parts(self.corpus.paragraph_parts(), self.pieces, queries, self.pipeline,
+                                 self.count_parts(), by=by, window=window, min_count=min_count, words=words)
+
+        if cache_dir() is None:
+            return collected(parts(), queries)
+        kind, key = "concordance", self._key({"queries": queries, "by": by, "window": window,
+                                             "min_count": min_count, "words": words})
+        count = stored_parts(kind, key)
+        if count is None:
+            count = store_parts(kind, key, _numbered(parts()))
+        found = cached_part(kind, key, count - 1)  # the last part: where each query's lines are, and the collocates
+        if found is None:  # lost meanwhile
+            return collected(parts(), queries)
+
+        def read(query: str) -> Iterator[pd.DataFrame]:
+            for done, number in enumerate(found["numbers"].get(query, [])):
+                table = cached_part(kind, key, number)
+                if table is None:  # lost meanwhile: this query's lines made again
+                    yield from islice(collected(parts(), queries)[0].tables(query), done, None)
+                    return
+                yield table
+
+        return ConcordanceLines(queries, read), found["collocates"]
+
+
+def _numbered(parts: Iterator[tuple[str | None, pd.DataFrame]]) -> Iterator:
+    """The tables of :func:`~discourselab.context.keyword_parts`' lines, then where each query's are, with the collocates."""
+    numbers: dict[str, list[int]] = {}
+    for number, (query, table) in enumerate(parts):
+        if query is None:
+            yield {"numbers": numbers, "collocates": table}
+        else:
+            numbers.setdefault(query, []).append(number)
+            yield table
 
 
 def open_study(manifest: str | Path | None = None, out_dir: str | Path | None = None,
