@@ -156,6 +156,9 @@ def test_keywords_in_context_gives_the_lines_in_parts_from_the_cache(study, tmp_
     for query in queries:
         pd.testing.assert_frame_equal(mine.of(query), lines[lines["query"] == query].reset_index(drop=True),
                                       check_dtype=len(mine.of(query)) > 0)
+    for table in mine:  # a column added to a table given is not kept
+        table.insert(1, "added", 0)
+    assert [list(t.columns) for t in mine] == [list(lines.columns)] * len(tables)
     write_csv(mine, tmp_path / "parts.csv")
     write_csv(lines, tmp_path / "whole.csv")
     assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
@@ -163,7 +166,11 @@ def test_keywords_in_context_gives_the_lines_in_parts_from_the_cache(study, tmp_
         (entry,) = tmp_path.glob("concordance-*.pkl")
         saved = entry.read_bytes()
         entry.unlink()
+        made = []
+        monkeypatch.setattr(study_module, "keyword_parts",
+                            lambda *a, **k: made.append(1) or context.keyword_parts(*a, **k, chunk=2))
         pd.testing.assert_frame_equal(pd.concat(list(mine), ignore_index=True), lines)
+        assert made == [1]  # once for every query
         entry.write_bytes(saved)
     none, _ = Study(study.corpus, study.out_dir, study.by).keywords_in_context(["not in the corpus"], **options)
     assert [list(t.columns) for t in none] == [list(lines.columns)]  # one empty table, with the columns

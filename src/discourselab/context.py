@@ -301,7 +301,7 @@ def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries,
     return pd.concat(list(lines), ignore_index=True), collocate_table
 
 
-def collected(parts: Iterable[tuple[str | None, pd.DataFrame]], queries) -> tuple["ConcordanceLines", pd.DataFrame]:
+def collected(parts: Iterable[tuple[str | None, pd.DataFrame]], queries) -> tuple[ConcordanceLines, pd.DataFrame]:
     """The lines (held) and the collocates of :func:`keyword_parts`."""
     lines = ConcordanceLines(queries)
     for query, table in parts:
@@ -373,8 +373,8 @@ class ConcordanceLines:
         self._held[query].append(lines)
 
     def tables(self, query: str) -> Iterator[pd.DataFrame]:
-        """The tables of one query's lines, in order."""
-        return iter(self._read(query) if self._read else self._held[query])
+        """The tables of one query's lines, in order (held ones as shallow copies: a column added is not kept)."""
+        return iter(self._read(query)) if self._read else (table.copy(deep=False) for table in self._held[query])
 
     def of(self, query: str) -> pd.DataFrame:
         """One query's lines (``query`` then the columns of :func:`concordance`), numbered from 0."""

@@ -390,11 +390,14 @@ class Study:
         if found is None:  # lost meanwhile
             return collected(parts(), queries)
 
+        remade: list[ConcordanceLines] = []  # if the entry is lost meanwhile: every line made again, once
+
         def read(query: str) -> Iterator[pd.DataFrame]:
             for done, number in enumerate(found["numbers"].get(query, [])):
                 table = cached_part(kind, key, number)
-                if table is None:  # lost meanwhile: this query's lines made again
-                    yield from islice(collected(parts(), queries)[0].tables(query), done, None)
+                if table is None:
+                    remade[:] = remade or [collected(parts(), queries)[0]]
+                    yield from islice(remade[0].tables(query), done, None)
                     return
                 yield table
 
