@@ -182,6 +182,12 @@ def stored_parts(kind: str, key: str) -> int | None:
     return _read_parts(kind, key, lambda handle, index: len(index["offsets"]))
 
 
+def parts_stored(kind: str, key: str, make: Callable[[], Iterable]) -> int:
+    """How many parts are stored under ``kind`` and ``key``: :func:`stored_parts`, or ``make()``'s stored first."""
+    stored = stored_parts(kind, key)
+    return store_parts(kind, key, make()) if stored is None else stored
+
+
 def cached_part(kind: str, key: str, number: int):
     """Part ``number`` (from 0) of what :func:`store_parts` stored under ``kind`` and ``key``.
 

@@ -565,9 +565,14 @@ def _same_group_pairs(labels: np.ndarray, pairs: int = PAIRS_PER_TABLE) -> np.nd
     for start, stop in _first_piece_runs(size, pairs):
         a, b = pair_positions(size, start, stop)
         begin = _pair_index(start, start + 1, size)
-        first_labels = labels[a]
-        same[begin:begin + len(a)] = (first_labels == labels[b]) & (first_labels >= 0)
+        same[begin:begin + len(a)] = _same_group(labels, a, b)
     return same
+
+
+def _same_group(labels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether pieces ``a`` and ``b`` of each pair share a label (-1: in no group, so in none shared)."""
+    first = labels[a]
+    return (first == labels[b]) & (first >= 0)
 
 
 def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = (),
@@ -594,11 +599,8 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
     for name, column in values.items():
         column = condensed(column, ids) if isinstance(column, pd.DataFrame) else _checked_pairs(name, column, n)
         tables.append(pd.DataFrame({name: column[rows]}, index=index, copy=False))
-    same = {}
-    for column in (c for c in columns if c in meta):
-        codes = pd.factorize(meta.loc[ids, column])[0].astype(a.dtype)  # -1: missing
-        first_codes = codes[a]
-        same[f"same_{column}"] = (first_codes == codes[b]) & (first_codes >= 0)
+    same = {f"same_{column}": _same_group(pd.factorize(meta.loc[ids, column])[0].astype(a.dtype), a, b)
+            for column in columns if column in meta}  # codes -1: missing
     return pd.concat([*tables, pd.DataFrame(same, index=index)], axis=1)
 
 
@@ -646,19 +648,18 @@ def top_condensed_pairs(values: np.ndarray, pieces: pd.DataFrame, name: str = "v
     kept = np.empty(0, dtype=np.int64)  # positions of the n first in order (value descending, then position)
     for start in range(0, len(values), block) if n > 0 else ():
         chunk = values[start:start + block]
-        ranked = np.where(np.isnan(chunk), -np.inf, chunk)
+        ranked, threshold = np.where(np.isnan(chunk), -np.inf, chunk), -np.inf  # missing values last
         if len(ranked) > n:
             ranked.partition(len(ranked) - n)
-            at = np.flatnonzero(np.where(np.isnan(chunk), -np.inf, chunk) >= ranked[len(ranked) - n])
-        else:
-            at = np.arange(len(chunk))
+            threshold = ranked[len(ranked) - n]
+        at = np.flatnonzero(chunk >= threshold) if threshold > -np.inf else np.arange(len(chunk))
         kept = np.concatenate([kept, start + at])
         found = values[kept]
         missing = np.isnan(found)
         kept = kept[np.lexsort((kept, -np.where(missing, 0.0, found), missing))[:n]]
     starts = _pair_index(np.arange(max(size - 1, 0)), np.arange(1, max(size, 1)), size)  # where each first piece's pairs begin
     first = np.searchsorted(starts, kept, side="right") - 1
-    second = kept - starts[first] + first + 1 if len(kept) else kept
+    second = kept - starts[first] + first + 1
     return pd.DataFrame({"piece_a": pd.Categorical.from_codes(first, categories=ids),
                          "piece_b": pd.Categorical.from_codes(second, categories=ids),
                          name: values[kept]}, index=kept)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from itertools import islice
 from pathlib import Path
 
@@ -13,8 +13,8 @@ import pandas as pd
 from scipy.spatial.distance import squareform
 
 from . import config
-from .cache import (cache_dir, cached_part, cached_parts, cached_table, digest, store_object, store_parts,
-                    stored_object, stored_parts)
+from .cache import (cache_dir, cached_part, cached_parts, cached_table, digest, parts_stored, store_object,
+                    store_parts, stored_object, stored_parts)
 from .context import ConcordanceLines, collected, keyword_parts
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
@@ -358,10 +358,7 @@ class Study:
         if cache_dir() is None:
             return tables()
         key = self._key({"by": column, **options})
-        stored = stored_parts("keyness", key)
-        if stored is None:
-            stored = store_parts("keyness", key, tables())
-        return cached_parts("keyness", key, stored, tables)
+        return cached_parts("keyness", key, parts_stored("keyness", key, tables), tables)
 
     def keywords_in_context(self, queries, *, by: str, window: int = 5, min_count: int = 2,
                             words: int = 8) -> tuple[ConcordanceLines, pd.DataFrame]:
@@ -383,21 +380,20 @@ class Study:
             return collected(parts(), queries)
         kind, key = "concordance", self._key({"queries": queries, "by": by, "window": window,
                                              "min_count": min_count, "words": words})
-        count = stored_parts(kind, key)
-        if count is None:
-            count = store_parts(kind, key, _numbered(parts()))
+        count = parts_stored(kind, key, lambda: _numbered(parts()))
         found = cached_part(kind, key, count - 1)  # the last part: where each query's lines are, and the collocates
         if found is None:  # lost meanwhile
             return collected(parts(), queries)
 
-        remade: list[ConcordanceLines] = []  # if the entry is lost meanwhile: every line made again, once
+        @cache
+        def remade() -> ConcordanceLines:  # if the entry is lost meanwhile: every line made again, once
+            return collected(parts(), queries)[0]
 
         def read(query: str) -> Iterator[pd.DataFrame]:
             for done, number in enumerate(found["numbers"].get(query, [])):
                 table = cached_part(kind, key, number)
                 if table is None:
-                    remade[:] = remade or [collected(parts(), queries)[0]]
-                    yield from islice(remade[0].tables(query), done, None)
+                    yield from islice(remade().tables(query), done, None)
                     return
                 yield table
 

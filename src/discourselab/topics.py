@@ -22,6 +22,7 @@ and seed:
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, replace
 from itertools import combinations
@@ -754,12 +755,9 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
     """
     from .cache import cached_object, cached_table, digest
 
-    built: list[TopicDocuments] = []
-
-    def documents_made() -> TopicDocuments:
-        if not built:
-            built.append(build_documents(tokens, unit=unit, chunk_words=chunk_words))
-        return built[0]
+    @functools.cache
+    def documents_made() -> TopicDocuments:  # built once, only if the cache lacks something made from them
+        return build_documents(tokens, unit=unit, chunk_words=chunk_words)
 
     def outline() -> tuple[str, TopicDocuments]:
         documents = documents_made()
@@ -780,7 +778,7 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
                              lambda: {(m, k): fit(documents_made(), k, m, seed, n_top) for m in MODELS})
     if keep_counts:
         documents = documents_made()
-    built.clear()  # what follows reads the documents' table and vocabulary only
+    documents_made.cache_clear()  # what follows reads the documents' table and vocabulary only
     terms = pd.concat([topic_terms(f, documents.vocabulary) for f in fits.values()], ignore_index=True)
     ordered = [fits[(m, k)] for m in dict.fromkeys([chosen["model"], *MODELS])]
     groups = pieces.drop(columns=["text"], errors="ignore").to_csv(index=False)
