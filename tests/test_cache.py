@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -32,6 +35,25 @@ def test_built_once_then_read(cache_folder):
     assert len(calls) == 1
     pd.testing.assert_frame_equal(first, second)
     assert [p.name for p in cache_folder.iterdir()] == [f"demo-{'k' * 32}.pkl"]
+
+
+def test_digest_hashes_each_arrays_bytes_in_place():
+    arrays = [np.arange(10, dtype=np.int32).reshape(2, 5), np.arange(12.0).reshape(3, 4)[:, ::2],
+              np.zeros((0, 3)), np.array(["2020-01-01", "2021-06-30"], dtype="datetime64[D]"), np.array([True, False])]
+    expected = hashlib.sha256()
+    for array in arrays:  # each part: its length in 8 little-endian bytes, then its bytes in C order
+        data = np.ascontiguousarray(array).tobytes()
+        expected.update(len(data).to_bytes(8, "little") + data)
+    assert cache.digest(*arrays) == expected.hexdigest()
+    assert cache.digest(np.arange(3, dtype=np.int64)) != cache.digest(np.arange(3, dtype=np.int32))
+
+    large = np.ones(1 << 20)  # 8 MB: read where it is, not copied
+    tracemalloc.start()
+    try:
+        cache.digest(large)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20
+    finally:
+        tracemalloc.stop()
 
 
 def test_off(monkeypatch):

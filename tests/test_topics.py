@@ -131,6 +131,11 @@ def test_prevalence_weighted_and_bootstrapped(monkeypatch):
     assert single["ci_low"].isna().all() and single["share"].tolist() == [0.5, 0.5]
     again = tm.prevalence(fit, docs, pieces, "role", n_boot=500, seed=1)
     pd.testing.assert_frame_equal(table, again)
+    # the pieces' ids as categories (as build_documents gives them): the same table
+    categorical = docs.assign(doc_id=docs["doc_id"].astype("category"))
+    for level in ("role", "doc_id"):
+        pd.testing.assert_frame_equal(tm.prevalence(fit, categorical, pieces, level, n_boot=100, seed=1),
+                                      tm.prevalence(fit, docs, pieces, level, n_boot=100, seed=1))
     # two fits at once: each gets what it gets alone
     other = tm.TopicFit("lda", 2, 0, np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]]),
                         np.eye(2), np.array([[0], [1]]))
@@ -212,6 +217,7 @@ def test_documents_match_count_vectorizer(unit, monkeypatch):
     assert docs.docs["unit_id"].tolist() == expected_ids
     assert docs.docs["words"].tolist() == [int(tokens.loc[ids.eq(u), "words"].sum()) for u in expected_ids]
     assert docs.docs["doc_id"].tolist() == [u[0] for u in expected_ids]
+    assert isinstance(docs.docs["doc_id"].dtype, pd.CategoricalDtype)  # a piece's id held once
     assert docs.vocabulary.tolist() == vectorizer.get_feature_names_out().tolist()
     assert (docs.counts != expected).nnz == 0
     # the counts, document frequencies and words summed a few rows at a time: the same documents
