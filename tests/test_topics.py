@@ -366,11 +366,13 @@ def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypat
 
     monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path))
     tokens, pieces, options = _two_pieces(6)
-    builds = []
-    monkeypatch.setattr(tm, "build_documents", lambda *a, made=tm.build_documents, **k: builds.append(1) or made(*a, **k))
+    builds = []  # the documents made, whole (build_documents) or to be read again from the parts (stream_documents)
+    for name in ("build_documents", "stream_documents"):
+        monkeypatch.setattr(tm, name, lambda *a, made=getattr(tm, name), name=name, **k:
+                            builds.append(name) or made(*a, **k))
     keyed = Parts(lambda: iter([tokens]), key="the same tokens")
     first = tm.run_topics(keyed, pieces, ["doc_id", "role"], **options)
-    assert len(builds) == 1  # once for the outline, the diagnostics and the fits
+    assert builds == ["stream_documents"]  # once for the outline, the diagnostics and the fits
     again = tm.run_topics(keyed, pieces, ["doc_id", "role"], **options)
     assert len(builds) == 1  # all from the cache
     pd.testing.assert_frame_equal(again.prevalence, first.prevalence)
@@ -381,7 +383,7 @@ def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypat
     assert len(builds) == 2  # new diagnostics need the matrix
     pd.testing.assert_frame_equal(other_ks.documents.docs, first.documents.docs)
     kept = tm.run_topics(keyed, pieces, ["role"], keep_counts=True, **options)
-    assert len(builds) == 3
+    assert len(builds) == 3 and builds[-1] == "build_documents"  # the matrix held whole, as asked
     assert (kept.documents.counts != tm.build_documents(tokens).counts).nnz == 0  # a fourth build
     # without a key the documents are built each time; with another key the cache does not answer
     for _ in range(2):
@@ -393,3 +395,108 @@ def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypat
     tm.run_topics(tokens.assign(key="k"), pieces, ["role"], **options)
     upper = tm.run_topics(tokens.assign(term=tokens["term"].str.upper(), key="k"), pieces, ["role"], **options)
     assert len(builds) == 9 and upper.documents.vocabulary[0] == "APPLE"
+
+
+def _parts_of_pieces(seed: int, pieces: int = 6, per_piece: int = 15):
+    """Tokens of ``pieces`` pieces of ``per_piece`` paragraphs (fruit and tool words mixed), in three parts of whole pieces."""
+    rng = np.random.default_rng(seed)
+    words = np.array(FRUIT + TOOLS + ["oak", "ash", "elm", "yew"])
+    paragraphs = {f"p{d}-{i}": (f"p{d}", list(rng.choice(words, size=int(rng.integers(3, 25)),
+                                                          p=np.roll(np.linspace(1, 3, len(words)), d) / np.linspace(1, 3, len(words)).sum())))
+                  for d in range(pieces) for i in range(per_piece)}
+    tokens = token_table(paragraphs)
+    tokens["term"] = tokens["term"].astype("category")  # the parts share the table's term categories
+    tokens.loc[rng.random(len(tokens)) < 0.1, "term"] = None  # stop words: running words without a term
+    doc = tokens["doc_id"]
+    parts = [tokens[doc.isin(ids)] for ids in ({"p0"}, {"p1", "p2", "p3"}, {f"p{d}" for d in range(4, pieces)})]
+    return tokens, parts
+
+
+@pytest.mark.parametrize("max_terms", [None, 9])
+def test_streamed_documents_give_the_rows_build_documents_holds(max_terms):
+    from discourselab.corpus import Parts
+
+    _, parts = _parts_of_pieces(3)
+    built = tm.build_documents(parts, max_terms=max_terms)
+    passes = []
+    streamed = tm.stream_documents(Parts(lambda: passes.append(1) or iter(parts)), max_terms=max_terms)
+    assert streamed.counts is None and len(passes) == 1
+    assert streamed.shape == built.counts.shape and streamed.shape[0] == 90
+    pd.testing.assert_frame_equal(streamed.docs, built.docs)
+    np.testing.assert_array_equal(streamed.vocabulary, built.vocabulary)
+    np.testing.assert_array_equal(streamed.document_frequency(), built.document_frequency())
+
+    def same(got, expected):
+        assert got.shape == expected.shape and got.dtype == expected.dtype == np.int32
+        for name in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
+
+    rows = [np.array([0, 1, 14, 15, 16, 40, 89]), np.array([], dtype=int), np.arange(90), np.array([44])]
+    for got, wanted in zip(streamed.take(*rows), rows):  # several row sets in one pass
+        same(got, built.counts[wanted])
+    assert len(passes) == 2
+    for size in (1, 7, 15, 16, 90, 1000):  # blocks across the parts' ends, exactly `size` rows each
+        got, expected = list(streamed.blocks(size)), list(built.blocks(size))
+        assert len(got) == len(expected) == -(-90 // size)
+        for g, e in zip(got, expected):
+            same(g, e)
+    # the same content key, read a block at a time from either
+    assert tm._documents_key(streamed) == tm._documents_key(built)
+
+
+def test_fits_and_diagnostics_of_streamed_documents_are_those_of_held_ones(monkeypatch):
+    from discourselab.corpus import Parts
+
+    _, parts = _parts_of_pieces(8)
+    built, streamed = tm.build_documents(parts), tm.stream_documents(Parts(lambda: iter(parts)))
+    # the idf from the document frequencies is scikit-learn's, to the bit
+    np.testing.assert_array_equal(tm._tfidf_of(built)(built.counts).toarray(), tm.sublinear_tfidf(built.counts).toarray())
+    monkeypatch.setattr(tm, "INFER_DOCS", 20)
+    for fit_docs in (200, 50):  # all documents at once; a sample, then shares 20 documents at a time
+        monkeypatch.setattr(tm, "FIT_DOCS", fit_docs)
+        for model in tm.MODELS:
+            _, held_shares, held_terms = tm.fit_topics(built, 3, model=model, seed=2)
+            _, shares, terms = tm.fit_topics(streamed, 3, model=model, seed=2)
+            np.testing.assert_array_equal(shares, held_shares)
+            np.testing.assert_array_equal(terms, held_terms)
+    table = tm.diagnose(built, [2, 3], seeds=[0, 1], max_docs=40)
+    pd.testing.assert_frame_equal(tm.diagnose(streamed, [2, 3], seeds=[0, 1], max_docs=40), table)
+
+
+def test_nmf_shares_of_many_documents_are_inferred_a_block_at_a_time(monkeypatch):
+    _, parts = _parts_of_pieces(9)
+    documents = tm.build_documents(parts)
+    monkeypatch.setattr(tm, "FIT_DOCS", 50)
+    monkeypatch.setattr(tm, "INFER_DOCS", 20)
+    estimator, shares, _ = tm.fit_topics(documents, 3, model="nmf", seed=0)
+    weigh = tm._tfidf_of(documents)
+    rows = np.sort(np.random.default_rng(0).choice(90, size=50, replace=False))
+    # fitted on the seeded sample's TF-IDF (idf of every document), then each block of 20 inferred on its own
+    refit = tm.NMF(n_components=3, init="nndsvda", random_state=0, max_iter=400, tol=1e-4).fit(
+        tm.sublinear_tfidf(documents.counts)[rows])
+    np.testing.assert_array_equal(refit.components_, estimator.components_)
+    expected = np.vstack([refit.transform(weigh(documents.counts[i:i + 20])) for i in range(0, 90, 20)])
+    np.testing.assert_array_equal(shares, tm._normalize(expected))
+
+
+def test_run_topics_on_parts_never_holds_the_whole_matrix(monkeypatch):
+    from discourselab.corpus import Parts
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    tokens, parts = _parts_of_pieces(10)
+    pieces = pd.DataFrame({"doc_id": [f"p{d}" for d in range(6)], "role": list("xxxyyy")})
+    options = {"k_range": [2, 3], "seeds": [0, 1], "n_boot": 20, "max_docs": 30}
+    monkeypatch.setattr(tm, "FIT_DOCS", 40)
+    monkeypatch.setattr(tm, "INFER_DOCS", 25)
+    held = tm.run_topics(tokens, pieces, ["doc_id", "role"], **options)
+    stacked = []
+    monkeypatch.setattr(tm, "_stacked", lambda blocks, rows, width, made=tm._stacked:
+                        stacked.append(rows) or made(blocks, rows, width))
+    monkeypatch.setattr(tm, "build_documents", lambda *a, **k: pytest.fail("the whole matrix was built"))
+    streamed = tm.run_topics(Parts(lambda: iter(parts)), pieces, ["doc_id", "role"], **options)
+    assert stacked and max(stacked) <= 40  # at most a sample of FIT_DOCS documents at once (90 in all)
+    pd.testing.assert_frame_equal(streamed.diagnostics, held.diagnostics)
+    pd.testing.assert_frame_equal(streamed.terms, held.terms)
+    pd.testing.assert_frame_equal(streamed.prevalence, held.prevalence)
+    for key, f in held.fits.items():
+        np.testing.assert_array_equal(streamed.fits[key].doc_topic, f.doc_topic)

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix, vstack
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfTransformer
 
@@ -83,6 +84,79 @@ class TopicDocuments:
         """(documents, terms): the count matrix's shape, also once it is let go of."""
         return len(self.docs), len(self.vocabulary)
 
+    def take(self, *rows: np.ndarray) -> list[csr_matrix]:
+        """The count matrix's rows at each array of (increasing) row numbers."""
+        return [self.counts[r] for r in rows]
+
+    def blocks(self, size: int) -> Iterator[csr_matrix]:
+        """The count matrix ``size`` rows at a time, in order (the last block may be shorter)."""
+        for start in range(0, self.shape[0], size):
+            yield self.counts[start:start + size]
+
+    def document_frequency(self) -> np.ndarray:
+        """How many documents hold each term."""
+        return np.bincount(self.counts.indices, minlength=self.shape[1])
+
+
+@dataclass
+class StreamedDocuments(TopicDocuments):
+    """Documents whose count matrix is made again from a table's parts whenever its rows are read.
+
+    The matrix of a large corpus is never held whole (at 401,728 paragraphs,
+    94 MB, and 94 MB more for its TF-IDF): each reading is a pass over the
+    parts, which holds one part's rows and the rows asked for. ``counts`` is
+    None; :meth:`take` and :meth:`blocks` give the rows that
+    :func:`build_documents` would hold, to the bit. Made by
+    :func:`stream_documents`.
+    """
+
+    source: Parts | None = None
+    unit: str = "paragraph"
+    chunk_words: int = 200
+    keep: np.ndarray | None = None  # the columns kept, of the parts' term categories
+    frequency: np.ndarray | None = None  # documents that hold each kept term
+
+    def _parts(self) -> Iterator[csr_matrix]:
+        for part in self.source:
+            yield _unit_counts(part, self.unit, self.chunk_words)[0][:, self.keep]
+
+    def take(self, *rows: np.ndarray) -> list[csr_matrix]:
+        taken: list[list[csr_matrix]] = [[] for _ in rows]
+        start = 0
+        for part in self._parts():
+            stop = start + part.shape[0]
+            for wanted, found in zip(rows, taken):
+                inside = wanted[(wanted >= start) & (wanted < stop)] - start
+                if len(inside):
+                    found.append(part[inside])
+            start = stop
+        return [_stacked(found, len(r), self.shape[1]) for found, r in zip(taken, rows)]
+
+    def blocks(self, size: int) -> Iterator[csr_matrix]:
+        held, rows = [], 0
+        for part in self._parts():
+            while part.shape[0]:
+                cut = min(size - rows, part.shape[0])
+                held.append(part[:cut])
+                part, rows = part[cut:], rows + cut
+                if rows == size:
+                    yield _stacked(held, rows, self.shape[1])
+                    held, rows = [], 0
+        if rows:
+            yield _stacked(held, rows, self.shape[1])
+
+    def document_frequency(self) -> np.ndarray:
+        return self.frequency
+
+
+def _stacked(blocks: list[csr_matrix], rows: int, width: int) -> csr_matrix:
+    """The blocks' rows one after another (int32 counts; an empty matrix of ``rows`` x ``width`` for none)."""
+    if not blocks:
+        return csr_matrix((rows, width), dtype=np.int32)
+    stacked = vstack(blocks, format="csr") if len(blocks) > 1 else csr_matrix(blocks[0])
+    assert stacked.shape == (rows, width)
+    return stacked
+
 
 def build_documents(tokens, *, unit: str = "paragraph", chunk_words: int = 200,
                     min_df: int = 2, max_terms: int | None = 5000) -> TopicDocuments:
@@ -125,19 +199,64 @@ def build_documents(tokens, *, unit: str = "paragraph", chunk_words: int = 200,
     terms = made[0][2]
     if not all(m[2].equals(terms) for m in made):
         raise ValueError("the parts of a table must share its term categories")
-    docs = pd.concat([m[1] for m in made], ignore_index=True) if len(made) > 1 else made[0][1]
-    # a piece's id once, not once per paragraph (at 401,728 paragraphs of 3,792 pieces, 2 MB instead of 28 MB)
-    docs["doc_id"] = docs["doc_id"].astype("category")
+    docs = _documents_table([m[1] for m in made])
     parts = [m[0] for m in made]
     del made
     width = len(terms)
     in_docs = sum(_sliced_bincount(p.indices, None, width) for p in parts)  # documents that hold each term
-    keep = np.flatnonzero(in_docs >= max(1, min(min_df, len(docs))))
-    if max_terms is not None and len(keep) > max_terms:
-        totals = sum(_sliced_bincount(p.indices, p.data, width) for p in parts)[keep]  # whole numbers: exact
-        keep = np.sort(keep[np.argsort(-totals, kind="stable")[:max_terms]])  # ties: the earlier term
+    keep = _kept_terms(in_docs, lambda: sum(_sliced_bincount(p.indices, p.data, width) for p in parts),
+                       len(docs), min_df, max_terms)
     vocabulary = np.asarray(terms, dtype=object)[keep]
     return TopicDocuments(_stacked_columns(parts, keep, int(in_docs[keep].sum())), vocabulary, docs)
+
+
+def stream_documents(parts: Parts, *, unit: str = "paragraph", chunk_words: int = 200,
+                     min_df: int = 2, max_terms: int | None = 5000) -> StreamedDocuments:
+    """:func:`build_documents` of a table's parts, without holding the count matrix (:class:`StreamedDocuments`).
+
+    One pass over the parts finds the documents and the terms kept; their
+    rows are made again when read. ``parts`` must give the same tables each
+    time it is iterated (as a :class:`~discourselab.corpus.Parts` does).
+    """
+    tables, in_docs, totals, terms = [], None, None, None
+    for part in parts:
+        counts, docs, part_terms = _unit_counts(part, unit, chunk_words)
+        if terms is None:
+            terms = part_terms
+            in_docs, totals = np.zeros(len(terms), dtype=np.int64), np.zeros(len(terms), dtype=np.int64)
+        elif not part_terms.equals(terms):
+            raise ValueError("the parts of a table must share its term categories")
+        in_docs += _sliced_bincount(counts.indices, None, len(terms))
+        totals += _sliced_bincount(counts.indices, counts.data, len(terms)).astype(np.int64)  # whole numbers
+        tables.append(docs)
+        del counts
+    if terms is None:
+        raise ValueError("stream_documents was given no parts of a table")
+    docs = _documents_table(tables)
+    keep = _kept_terms(in_docs, lambda: totals, len(docs), min_df, max_terms)
+    return StreamedDocuments(None, np.asarray(terms, dtype=object)[keep], docs, source=parts, unit=unit,
+                             chunk_words=chunk_words, keep=keep, frequency=in_docs[keep])
+
+
+def _documents_table(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts' tables of documents, one after another."""
+    docs = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    # a piece's id once, not once per paragraph (at 401,728 paragraphs of 3,792 pieces, 2 MB instead of 28 MB)
+    docs["doc_id"] = docs["doc_id"].astype("category")
+    return docs
+
+
+def _kept_terms(in_docs: np.ndarray, totals, n_docs: int, min_df: int, max_terms: int | None) -> np.ndarray:
+    """The columns kept: terms in at least ``min_df`` documents, then the ``max_terms`` most frequent.
+
+    ``totals()`` gives each term's count, asked for only when there are more
+    terms than ``max_terms``; of terms tied at the cut, the earlier is kept.
+    """
+    keep = np.flatnonzero(in_docs >= max(1, min(min_df, n_docs)))
+    if max_terms is not None and len(keep) > max_terms:
+        counted = totals()[keep]  # whole numbers: exact
+        keep = np.sort(keep[np.argsort(-counted, kind="stable")[:max_terms]])
+    return keep
 
 
 def _stacked_columns(parts: list[csr_matrix], keep: np.ndarray, stored: int) -> csr_matrix:
@@ -224,10 +343,13 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
     (:class:`LDA`): batch variational Bayes, 50 iterations up to 500 documents, 10 above (the
     diagnostics fit many models). With more than ``FIT_DOCS`` documents, the
     model is fitted on a seeded sample of ``FIT_DOCS`` of them and every
-    document's topic shares are then inferred (``transform``): the cost stays
-    bounded however large the corpus. LDA infers them ``INFER_DOCS`` documents
-    at a time on ``INFER_JOBS`` processes, which gives the same shares as one
-    pass in one process. With ``shares=False`` the documents'
+    document's topic shares are then inferred (``transform``) ``INFER_DOCS``
+    documents at a time: the cost stays bounded however large the corpus, and
+    the documents' matrix (and its TF-IDF) need not be held whole
+    (:class:`StreamedDocuments`). The TF-IDF weights use every document's
+    counts. LDA's inference runs on ``INFER_JOBS`` processes and gives the
+    shares one pass in one process would; NMF's stops on each slice's own
+    progress. With ``shares=False`` the documents'
     shares are not inferred (LDA's inference is a pass over every document;
     the diagnostics need only the topics), and ``doc_topic`` is None.
 
@@ -238,42 +360,63 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         1; a document with no weight gets equal shares); topic-term weights
         (rows sum to 1).
     """
-    check_size(documents.counts.shape[0], k)
+    n_docs = documents.shape[0]
+    check_size(n_docs, k)
+    n_fit = min(n_docs, FIT_DOCS)
     if model == "nmf":
-        matrix = sublinear_tfidf(documents.counts)
         estimator = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
     elif model == "lda":
-        matrix = documents.counts
-        n_fit = min(matrix.shape[0], FIT_DOCS)
         estimator = LDA(n_components=k, random_state=seed, max_iter=max_iter or (50 if n_fit <= 500 else 10),
                         learning_method="batch")
     else:
         raise ValueError(f"model must be one of {MODELS}, not {model!r}")
-    n_docs = matrix.shape[0]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of iterations")
         if n_docs > FIT_DOCS:
             rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
-            estimator.fit(matrix[rows])
+            weigh = _tfidf_of(documents) if model == "nmf" else (lambda block: block)
+            estimator.fit(weigh(documents.take(rows)[0]))
             if not shares:
                 doc_topic = None
-            elif model == "lda":
-                # each document's inference is its own (no random start, its own convergence): the same
-                # shares in any number of processes and slices; a slice at a time keeps the workers small
-                estimator.set_params(n_jobs=INFER_JOBS)
+            else:
+                if model == "lda":
+                    # each document's inference is its own (no random start, its own convergence): the same
+                    # shares in any number of processes and slices; a slice at a time keeps the workers small
+                    estimator.set_params(n_jobs=INFER_JOBS)
                 doc_topic = np.empty((n_docs, k))  # filled a slice at a time: no list of parts to stack
-                for i in range(0, n_docs, INFER_DOCS):
-                    doc_topic[i:i + INFER_DOCS] = estimator.transform(matrix[i:i + INFER_DOCS])
-            else:  # NMF's solver stops on the whole matrix's progress: one pass over all documents
-                doc_topic = estimator.transform(matrix)
-        elif shares:
-            doc_topic = estimator.fit_transform(matrix)
-        else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
-            estimator.fit(matrix)
-            doc_topic = None
+                start = 0
+                for block in documents.blocks(INFER_DOCS):
+                    doc_topic[start:start + block.shape[0]] = estimator.transform(weigh(block))
+                    start += block.shape[0]
+        else:
+            counts = documents.counts if documents.counts is not None else documents.take(np.arange(n_docs))[0]
+            matrix = sublinear_tfidf(counts) if model == "nmf" else counts
+            if shares:
+                doc_topic = estimator.fit_transform(matrix)
+            else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
+                estimator.fit(matrix)
+                doc_topic = None
     # the shares are this function's own array: made into proportions in place; the estimator's are copied
     return (estimator, None if doc_topic is None else _normalize(doc_topic, in_place=True),
             _normalize(estimator.components_))
+
+
+def _tfidf_of(documents: TopicDocuments):
+    """A function that weighs rows of ``documents``' counts as :func:`sublinear_tfidf` of them all would.
+
+    The idf is scikit-learn's (smoothed: ``ln((1 + n) / (1 + df)) + 1``, made
+    as its ``TfidfTransformer.fit`` makes it, to the bit) from each term's
+    document frequency, so the whole matrix is not needed to fit it.
+    """
+    frequency = documents.document_frequency().astype(np.float64)
+    frequency += 1.0
+    idf = np.full_like(frequency, fill_value=documents.shape[0] + 1)
+    idf /= frequency
+    np.log(idf, out=idf)
+    idf += 1.0
+    transformer = TfidfTransformer(sublinear_tf=True)
+    transformer.idf_ = idf
+    return lambda block: transformer.transform(block.astype(np.float64), copy=False)
 
 
 def _normalize(matrix: np.ndarray, in_place: bool = False) -> np.ndarray:
@@ -385,12 +528,18 @@ def fit(documents: TopicDocuments, k: int, model: str, seed: int, n_top: int = 1
 
 def subsample(documents: TopicDocuments, size: int, seed: int = 0) -> TopicDocuments:
     """``size`` documents drawn without replacement (seeded), in their original order, same vocabulary."""
-    n = documents.counts.shape[0]
-    if size >= n:
-        return documents
-    keep = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
-    return TopicDocuments(documents.counts[keep], documents.vocabulary,
-                          documents.docs.iloc[keep].reset_index(drop=True))
+    return subsamples(documents, size, [seed])[seed]
+
+
+def subsamples(documents: TopicDocuments, size: int, seeds) -> dict[int, TopicDocuments]:
+    """:func:`subsample` with each seed, the rows read in one pass (as :class:`StreamedDocuments` reads them)."""
+    n = documents.shape[0]
+    if size >= n and documents.counts is not None:
+        return {s: documents for s in seeds}
+    keeps = [np.sort(np.random.default_rng(s).choice(n, size=size, replace=False)) if size < n else np.arange(n)
+             for s in seeds]
+    return {s: TopicDocuments(rows, documents.vocabulary, documents.docs.iloc[keep].reset_index(drop=True))
+            for s, keep, rows in zip(seeds, keeps, documents.take(*keeps))}
 
 
 def feasible_ks(n_docs: int, ks) -> list[int]:
@@ -463,11 +612,11 @@ def diagnose(documents: TopicDocuments, ks, *, models=MODELS, seeds=(0, 1, 2, 3,
         raise ValueError("stability needs at least two seeds")
     if not 0 < sample <= 1:
         raise ValueError(f"sample must be in (0, 1], not {sample}")
-    n_docs = documents.counts.shape[0]
+    n_docs = documents.shape[0]
     size = max(1, round(sample * n_docs))
     if max_docs:
         size = min(size, max_docs)
-    samples = {s: subsample(documents, size, seed=s) for s in seeds}
+    samples = subsamples(documents, size, seeds)
     runs = [(m, k) for m in models for k in ks]
     tasks = [(m, k, s) for m, k in runs for s in seeds]
     # independent seeded fits: run on all cores when there are many documents (same results either way)
@@ -750,20 +899,25 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
     The documents' count matrix (one row per paragraph: 94 MB at 31M words)
     is let go of once the models are fitted, unless ``keep_counts``: the
     prevalence, and what follows a topic analysis, read the fits, the
-    documents' table and the vocabulary (``documents.shape`` stays). When
+    documents' table and the vocabulary (``documents.shape`` stays). Given
+    a table's :class:`~discourselab.corpus.Parts` (and not ``keep_counts``),
+    the matrix is never held whole: its rows are made again from the parts
+    when read (:func:`stream_documents`), with the same results. When
     ``tokens`` has a ``key`` (as :meth:`~discourselab.study.Study.count_parts`
     has), the documents' table, vocabulary and content hash are cached by it,
-    and the matrix is built only for what the cache does not hold yet.
+    and the matrix is read only for what the cache does not hold yet.
     """
     from .cache import cached_object, cached_table, digest
 
     @functools.cache
-    def documents_made() -> TopicDocuments:  # built once, only if the cache lacks something made from them
+    def documents_made() -> TopicDocuments:  # made once, only if the cache lacks something made from them
+        if isinstance(tokens, Parts) and not keep_counts:  # its rows read again a part at a time, not held
+            return stream_documents(tokens, unit=unit, chunk_words=chunk_words)
         return build_documents(tokens, unit=unit, chunk_words=chunk_words)
 
     def outline() -> tuple[str, TopicDocuments]:
         documents = documents_made()
-        return _documents_key(documents), replace(documents, counts=None)
+        return _documents_key(documents), TopicDocuments(None, documents.vocabulary, documents.docs)
 
     source = tokens.key if isinstance(tokens, Parts) else None  # (a table may have a column "key")
     content, documents = (outline() if source is None else cached_object(
@@ -801,9 +955,9 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
 
 
 def _documents_key(documents: TopicDocuments) -> str:
-    """sha256 of a document-term matrix, its vocabulary and its documents' ids."""
+    """sha256 of a document-term matrix (block by block), its vocabulary and its documents' ids."""
     from .cache import digest
 
-    counts = documents.counts
-    return digest(counts.data, counts.indices, counts.indptr, documents.vocabulary,
-                  documents.docs["unit_id"].astype(str).to_numpy())
+    blocks = [digest(b.data, b.indices.astype(np.int64), b.indptr.astype(np.int64))  # the same for any index type
+              for b in documents.blocks(INFER_DOCS)]  # a block at a time: the matrix need not be held
+    return digest(*blocks, documents.vocabulary, documents.docs["unit_id"].astype(str).to_numpy())
