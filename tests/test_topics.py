@@ -463,6 +463,32 @@ def test_fits_and_diagnostics_of_streamed_documents_are_those_of_held_ones(monke
     pd.testing.assert_frame_equal(tm.diagnose(streamed, [2, 3], seeds=[0, 1], max_docs=40), table)
 
 
+def test_fit_models_reads_the_documents_once_for_all_models(monkeypatch):
+    from discourselab.corpus import Parts
+
+    _, parts = _parts_of_pieces(8)
+    passes = []
+    streamed = tm.stream_documents(Parts(lambda: passes.append(1) or iter(parts)))
+    monkeypatch.setattr(tm, "INFER_DOCS", 20)
+    for fit_docs, reads in ((200, 1), (50, 2)):  # all documents in one reading; a sample, then the blocks
+        monkeypatch.setattr(tm, "FIT_DOCS", fit_docs)
+        alone = {m: tm.fit_topics(streamed, 3, model=m, seed=4) for m in tm.MODELS}
+        passes.clear()
+        together = tm.fit_models(streamed, 3, tm.MODELS, seed=4)
+        assert len(passes) == reads  # for both models (each alone reads as often)
+        assert list(together) == list(tm.MODELS)
+        for m, (estimator, shares, terms) in together.items():
+            assert type(estimator) is type(alone[m][0])
+            np.testing.assert_array_equal(shares, alone[m][1])
+            np.testing.assert_array_equal(terms, alone[m][2])
+        passes.clear()
+        topics_only = tm.fit_models(streamed, 3, ["lda"], seed=4, shares=False)["lda"]
+        assert topics_only[1] is None and len(passes) == 1
+        np.testing.assert_array_equal(topics_only[2], alone["lda"][2])
+    with pytest.raises(ValueError, match="model must be one of"):
+        tm.fit_models(streamed, 3, ["nmf", "pca"])
+
+
 def test_nmf_shares_of_many_documents_are_inferred_a_block_at_a_time(monkeypatch):
     _, parts = _parts_of_pieces(9)
     documents = tm.build_documents(parts)
@@ -493,8 +519,12 @@ def test_run_topics_on_parts_never_holds_the_whole_matrix(monkeypatch):
     monkeypatch.setattr(tm, "_stacked", lambda blocks, rows, width, made=tm._stacked:
                         stacked.append(rows) or made(blocks, rows, width))
     monkeypatch.setattr(tm, "build_documents", lambda *a, **k: pytest.fail("the whole matrix was built"))
-    streamed = tm.run_topics(Parts(lambda: iter(parts)), pieces, ["doc_id", "role"], **options)
+    passes = []
+    streamed = tm.run_topics(Parts(lambda: passes.append(1) or iter(parts)), pieces, ["doc_id", "role"], **options)
     assert stacked and max(stacked) <= 40  # at most a sample of FIT_DOCS documents at once (90 in all)
+    # readings of the parts: the documents and terms, the content key, the diagnostics' samples, and for
+    # both final models together their sample and their shares
+    assert len(passes) == 5
     pd.testing.assert_frame_equal(streamed.diagnostics, held.diagnostics)
     pd.testing.assert_frame_equal(streamed.terms, held.terms)
     pd.testing.assert_frame_equal(streamed.prevalence, held.prevalence)

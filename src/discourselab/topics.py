@@ -352,6 +352,7 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
     progress. With ``shares=False`` the documents'
     shares are not inferred (LDA's inference is a pass over every document;
     the diagnostics need only the topics), and ``doc_topic`` is None.
+    :func:`fit_models` fits several models with one reading of the documents.
 
     Returns
     -------
@@ -360,45 +361,71 @@ def fit_topics(documents: TopicDocuments, k: int, *, model: str = "nmf", seed: i
         1; a document with no weight gets equal shares); topic-term weights
         (rows sum to 1).
     """
+    return fit_models(documents, k, [model], seed=seed, max_iter=max_iter, shares=shares)[model]
+
+
+def fit_models(documents: TopicDocuments, k: int, models=MODELS, *, seed: int = 0,
+               max_iter: int | None = None, shares: bool = True) -> dict:
+    """:func:`fit_topics` of each model, which reads the documents once for all of them.
+
+    The sample is read once, and the shares of every model are inferred in
+    one pass over the documents (each pass over :class:`StreamedDocuments`
+    makes their counts again). Each model's fit is the one
+    :func:`fit_topics` gives it alone.
+
+    Returns
+    -------
+    dict
+        model: (estimator, doc_topic, topic_term), as :func:`fit_topics` returns.
+    """
     n_docs = documents.shape[0]
     check_size(n_docs, k)
     n_fit = min(n_docs, FIT_DOCS)
-    if model == "nmf":
-        estimator = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
-    elif model == "lda":
-        estimator = LDA(n_components=k, random_state=seed, max_iter=max_iter or (50 if n_fit <= 500 else 10),
-                        learning_method="batch")
-    else:
-        raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+    estimators = {m: _estimator(m, k, seed, n_fit, max_iter) for m in models}
+    doc_topic = dict.fromkeys(models)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Maximum number of iterations")
         if n_docs > FIT_DOCS:
             rows = np.sort(np.random.default_rng(seed).choice(n_docs, size=FIT_DOCS, replace=False))
-            weigh = _tfidf_of(documents) if model == "nmf" else (lambda block: block)
-            estimator.fit(weigh(documents.take(rows)[0]))
-            if not shares:
-                doc_topic = None
-            else:
-                if model == "lda":
-                    # each document's inference is its own (no random start, its own convergence): the same
-                    # shares in any number of processes and slices; a slice at a time keeps the workers small
-                    estimator.set_params(n_jobs=INFER_JOBS)
-                doc_topic = np.empty((n_docs, k))  # filled a slice at a time: no list of parts to stack
+            tfidf = _tfidf_of(documents) if "nmf" in models else None
+            weigh = {m: tfidf if m == "nmf" else (lambda block: block) for m in models}
+            sample = documents.take(rows)[0]
+            for m, estimator in estimators.items():
+                estimator.fit(weigh[m](sample))
+            del sample
+            if shares:
+                for m, estimator in estimators.items():
+                    doc_topic[m] = np.empty((n_docs, k))  # filled a slice at a time: no list of parts to stack
+                    if m == "lda":
+                        # each document's inference is its own (no random start, its own convergence): the same
+                        # shares in any number of processes and slices; a slice at a time keeps the workers small
+                        estimator.set_params(n_jobs=INFER_JOBS)
                 start = 0
                 for block in documents.blocks(INFER_DOCS):
-                    doc_topic[start:start + block.shape[0]] = estimator.transform(weigh(block))
+                    for m, estimator in estimators.items():
+                        doc_topic[m][start:start + block.shape[0]] = estimator.transform(weigh[m](block))
                     start += block.shape[0]
         else:
             counts = documents.counts if documents.counts is not None else documents.take(np.arange(n_docs))[0]
-            matrix = sublinear_tfidf(counts) if model == "nmf" else counts
-            if shares:
-                doc_topic = estimator.fit_transform(matrix)
-            else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
-                estimator.fit(matrix)
-                doc_topic = None
-    # the shares are this function's own array: made into proportions in place; the estimator's are copied
-    return (estimator, None if doc_topic is None else _normalize(doc_topic, in_place=True),
-            _normalize(estimator.components_))
+            for m, estimator in estimators.items():
+                matrix = sublinear_tfidf(counts) if m == "nmf" else counts
+                if shares:
+                    doc_topic[m] = estimator.fit_transform(matrix)
+                else:  # LDA's fit_transform is fit, then a pass over every document: the topics are the same
+                    estimator.fit(matrix)
+    # the shares are this function's own arrays: made into proportions in place; the estimators' are copied
+    return {m: (estimator, None if doc_topic[m] is None else _normalize(doc_topic[m], in_place=True),
+                _normalize(estimator.components_)) for m, estimator in estimators.items()}
+
+
+def _estimator(model: str, k: int, seed: int, n_fit: int, max_iter: int | None):
+    """The unfitted estimator of :func:`fit_topics` for ``model``, fitted on ``n_fit`` documents."""
+    if model == "nmf":
+        return NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=max_iter or 400, tol=1e-4)
+    if model == "lda":
+        return LDA(n_components=k, random_state=seed, max_iter=max_iter or (50 if n_fit <= 500 else 10),
+                   learning_method="batch")
+    raise ValueError(f"model must be one of {MODELS}, not {model!r}")
 
 
 def _tfidf_of(documents: TopicDocuments):
@@ -522,8 +549,14 @@ class TopicFit:
 def fit(documents: TopicDocuments, k: int, model: str, seed: int, n_top: int = 10,
         shares: bool = True) -> TopicFit:
     """:func:`fit_topics` kept with its top-term indices (``doc_topic`` is None without ``shares``)."""
-    _, doc_topic, topic_term = fit_topics(documents, k, model=model, seed=seed, shares=shares)
-    return TopicFit(model, k, seed, doc_topic, topic_term, top_term_indices(topic_term, n_top))
+    return fit_each(documents, k, [model], seed, n_top, shares)[model]
+
+
+def fit_each(documents: TopicDocuments, k: int, models, seed: int, n_top: int = 10,
+             shares: bool = True) -> dict[str, TopicFit]:
+    """:func:`fit` of each model, with one reading of the documents for all (:func:`fit_models`)."""
+    return {m: TopicFit(m, k, seed, doc_topic, topic_term, top_term_indices(topic_term, n_top))
+            for m, (_, doc_topic, topic_term) in fit_models(documents, k, models, seed=seed, shares=shares).items()}
 
 
 def subsample(documents: TopicDocuments, size: int, seed: int = 0) -> TopicDocuments:
@@ -936,8 +969,8 @@ def run_topics(tokens, pieces: pd.DataFrame, levels, *, unit: str = "paragraph",
         summary, chosen = choose(diagnostics)
         k = int(chosen["k"])
         fits = cached_object("topic-fits", digest(content, {"k": k, "seed": seed, "n_top": n_top}),
-                             lambda: {(m, k): trimmed(lambda m=m: fit(documents_made(), k, m, seed, n_top))
-                                      for m in MODELS})
+                             lambda: {(m, k): f for m, f in trimmed(
+                                 lambda: fit_each(documents_made(), k, MODELS, seed, n_top)).items()})
     if keep_counts:
         documents = documents_made()
     documents_made.cache_clear()  # what follows reads the documents' table and vocabulary only
