@@ -149,6 +149,20 @@ def test_term_counts_by_hand():
     assert counts.toarray().tolist() == [[0, 3, 2], [1, 0, 1]]
 
 
+def test_term_counts_are_int32_until_the_counts_could_pass_it():
+    labels = pd.Series(["x", "y"], index=["a", "b"])
+    small = pd.DataFrame({"doc_id": ["a", "a", "b"], "paragraph_id": ["a-1", "a-1", "b-1"],
+                          "term": ["t", "u", "t"], "count": [3, 1, 2], "words": [3, 1, 2]})
+    counts, _, _ = term_counts(small, labels)
+    assert counts.dtype == np.int32 and counts.toarray().tolist() == [[3, 1], [2, 0]]
+    most = np.iinfo(np.int32).max
+    # one cell at int32's largest value, then more counts in the next part: int64 before any sum could wrap
+    parts = [small.assign(count=[most, 1, 2]), small.assign(count=[5, 1, 7])]
+    counts, _, _ = term_counts(iter(parts), labels)
+    assert counts.dtype == np.int64
+    assert counts.toarray().tolist() == [[most + 5, 2], [9, 0]]
+
+
 def test_tfidf_from_tokens_equals_the_vectorizer_on_the_texts(mini_manifest):
     # the token table's counts give what TfidfVectorizer gives on the pieces' texts
     corpus = load_corpus(mini_manifest)

@@ -69,8 +69,8 @@ def leave_one_out(tokens, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, 
     ids = pieces["doc_id"]
     tokens = rereadable(tokens)  # read twice
     # pieces x terms, sparse: a corpus of thousands of pieces stays small
-    per_piece, _, terms = term_counts(tokens, pd.Series(ids.to_numpy(), index=ids), order=ids.tolist())
-    counts = per_piece.astype(float).tocsr()
+    # whole numbers, kept as counted (no float copy): each piece's row is made float when it is read
+    counts, _, terms = term_counts(tokens, pd.Series(ids.to_numpy(), index=ids), order=ids.tolist())
     words = (pd.concat([part.groupby("doc_id", observed=True)["words"].sum() for part in table_parts(tokens)])
              .groupby(level=0, observed=True).sum().reindex(ids, fill_value=0).to_numpy(float))
     doc_groups = group_of(pieces, by).reindex(ids).to_numpy()
@@ -84,7 +84,7 @@ def leave_one_out(tokens, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, 
     member[owner[owner >= 0], np.flatnonzero(owner >= 0)] = 1.0
     group_counts = np.asarray((counts.T @ member.T).T).reshape(len(checked), len(terms))
     group_words, group_pieces = member @ words, member.sum(axis=1)
-    total, total_words = np.asarray(counts.sum(axis=0)).ravel(), float(words.sum())
+    total, total_words = np.asarray(counts.sum(axis=0), dtype=float).ravel(), float(words.sum())
     aimed = np.flatnonzero((target_row >= 0) & (target_col >= 0))  # targets with a group and a count
     rows, cols = target_row[aimed], target_col[aimed]
     # per target, added up over the reruns: nothing per piece and target is kept but the breaking pieces
@@ -93,7 +93,7 @@ def leave_one_out(tokens, pieces: pd.DataFrame, by: str, targets: pd.DataFrame, 
     breaking: list[list[str]] = [[] for _ in range(len(targets))]
     doc_ids = ids.to_numpy()
     for i in progress(range(len(ids))) if progress else range(len(ids)):
-        piece = counts[i].toarray().ravel()
+        piece = counts[i].toarray().ravel().astype(float)
         o = owner[i]
         all_counts = total - piece
         n1 = group_words.copy()

@@ -94,14 +94,18 @@ def term_counts(tokens, labels: pd.Series, order: list[str] | None = None):
     counts, rows, terms
         A sparse (labels x terms) count matrix, its row labels and its terms
         (sorted; only terms that occur). Made ``TERM_ROWS`` rows of the table at
-        a time and added up, so that its working arrays stay small.
+        a time and added up, so that its working arrays stay small. The counts
+        are int32 (half the size of int64: 40 MB instead of 60 MB for 3,792
+        pieces of 31M words), and int64 once the table's counts add up to more
+        than int32 holds, so no count can overflow.
     """
     labels = labels.dropna().astype(str)
     labels.index = labels.index.astype(str)
     rows, row_of_piece = np.unique(labels.to_numpy(dtype=str), return_inverse=True)
     row_of_piece = pd.Series(row_of_piece, index=labels.index)
     columns: dict = {}  # term -> its column, in the order first seen
-    counts, seen = csr_matrix((len(rows), 0), dtype=np.int64), np.zeros(len(rows), bool)
+    counts, seen = csr_matrix((len(rows), 0), dtype=np.int32), np.zeros(len(rows), bool)
+    counted = 0  # every count so far: no cell can hold more
     terms_before = None
     for part in table_parts(tokens):
         doc, term = part["doc_id"].astype("category"), part["term"].astype("category")
@@ -120,7 +124,11 @@ def term_counts(tokens, labels: pd.Series, order: list[str] | None = None):
             row = row[keep]
             seen[row] = True
             weights = row_counts(part.iloc[start:start + TERM_ROWS])[keep]
-            counts = counts + coo_matrix((weights, (row, column_of[terms_at[keep]])), shape=counts.shape).tocsr()
+            counted += int(weights.sum())
+            if counts.dtype == np.int32 and counted > np.iinfo(np.int32).max:
+                counts = counts.astype(np.int64)
+            counts = counts + coo_matrix((weights.astype(counts.dtype, copy=False), (row, column_of[terms_at[keep]])),
+                                         shape=counts.shape).tocsr()
     used = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
     present = np.flatnonzero(seen)
     if order is not None:
