@@ -88,6 +88,21 @@ def test_variant_usage(study):
     assert grassroots.set_index("variant").loc["primary-level", "group"] == "texts/a.txt"
 
 
+def test_variant_usage_keeps_only_the_categories_its_rows_use(study, monkeypatch):
+    import discourselab.study as study_module
+
+    given = []
+    monkeypatch.setattr(study_module, "count_terms", lambda table, *a, made=study_module.count_terms, **k:
+                        given.append(table) or made(table, *a, **k))
+    expected = variant_usage(study, by="file")
+    (found,) = given
+    assert 0 < len(found) < sum(len(p) for p in study.with_settings(use_glossary=False).count_parts())
+    # each part's categories (all its paragraphs, every term) are not carried with its few rows
+    for column in found.select_dtypes("category"):
+        assert set(found[column].cat.categories) == set(found[column])
+    assert expected.equals(variant_usage(study, by="file"))
+
+
 def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cache(study, tmp_path, monkeypatch):
     from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, grouping_tests,
                                          similarity_pairs, tfidf_from_tokens)

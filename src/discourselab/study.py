@@ -455,7 +455,13 @@ def variant_usage(study: Study, by: str = "file") -> pd.DataFrame:
     glossary = TextPipeline(study.settings).glossary
     plain = study.with_settings(use_glossary=False)
     wanted = set(glossary) | set(glossary.values())
-    found = pd.concat([part[part["term"].isin(wanted)] for part in plain.count_parts()])  # a part at a time
+    found = []
+    for part in plain.count_parts():  # a part at a time
+        rows = part[part["term"].isin(wanted)]
+        # the rows with only the categories they use: each part's own (its paragraphs' ids, every term) would
+        # otherwise be kept with its few rows (at 26 parts of 31M words, 80 MB for 4,624 rows)
+        found.append(rows.assign(**{c: rows[c].cat.remove_unused_categories() for c in rows.select_dtypes("category")}))
+    found = pd.concat(found, ignore_index=True)
     counts = count_terms(found, plain.pieces, by)  # only counts are used
     rows = []
     for concept in sorted(set(glossary.values())):
