@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,6 +117,27 @@ def test_fingerprint_follows_word_lists(tmp_path):
     before = TextPipeline(stopword_files=(str(stop),)).settings.fingerprint()
     stop.write_text("a\nb\n")
     assert TextPipeline(stopword_files=(str(stop),)).settings.fingerprint() != before
+
+
+def test_fingerprint_is_of_the_word_lists_contents_not_their_paths(tmp_path):
+    default = Settings()
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    copies = {}
+    for name in ("phrase_file", "glossary_file", "spelling_file", "lemma_file"):
+        copies[name] = str(moved / Path(getattr(default, name)).name)
+        Path(copies[name]).write_bytes(Path(getattr(default, name)).read_bytes())
+    stopwords = []
+    for number, path in enumerate(default.stopword_files):
+        stopwords.append(str(moved / f"stop{number}.txt"))
+        Path(stopwords[-1]).write_bytes(Path(path).read_bytes())
+    # the same lists at another path (a project cloned elsewhere): the same fingerprint, so the cache serves
+    assert Settings(stopword_files=tuple(stopwords), **copies).fingerprint() == default.fingerprint()
+    # a list in another role, or another order of the stop word lists, is another pipeline
+    swapped = {**copies, "glossary_file": copies["spelling_file"], "spelling_file": copies["glossary_file"]}
+    assert Settings(stopword_files=tuple(stopwords), **swapped).fingerprint() != default.fingerprint()
+    assert Settings(stopword_files=tuple(stopwords[::-1]), **copies).fingerprint() != default.fingerprint()
+    assert Settings(glossary_file=None).fingerprint() != default.fingerprint()
 
 
 @pytest.mark.parametrize("changes", [{}, {"use_glossary": False}, {"lemmatize": False}, {"remove_stopwords": False},

@@ -142,11 +142,20 @@ class Settings:
         return [*self.stopword_files, *[f for f in named if f]]
 
     def fingerprint(self) -> str:
-        """sha256 of the settings and of the contents of every data file they read."""
-        digest = hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode())
-        for name in self.files():
-            digest.update(Path(name).read_bytes())
-        return digest.hexdigest()
+        """sha256 of the settings, each data file by what it holds (not where it lies).
+
+        The same word lists at another path (a project moved or cloned
+        elsewhere) give the same fingerprint, so its cache still serves;
+        an edit to any of them gives another.
+        """
+        def content(name: str | None) -> str | None:
+            return None if name is None else hashlib.sha256(Path(name).read_bytes()).hexdigest()
+
+        described = asdict(self)
+        described["stopword_files"] = [content(name) for name in self.stopword_files]
+        for name in ("phrase_file", "glossary_file", "spelling_file", "lemma_file"):
+            described[name] = content(described[name])
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
 #: simplemma's lemmatizer, without its cache of lemmas: each pipeline keeps the forms of each word it has seen.
