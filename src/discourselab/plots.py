@@ -21,6 +21,8 @@ MAX_LABELLED = 60
 MAX_VARIANT_GROUPS = 25
 #: A heatmap of more pieces than this shows block means (the figure has about this many pixels a side).
 MAX_CELLS = 1000
+#: A heatmap of block means is drawn as this many bands of rows, each an image of its own.
+IMAGE_BANDS = 8
 
 
 def group_colors(values) -> dict[str, tuple]:
@@ -378,7 +380,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
         image = ScalarMappable(Normalize(np.nanmin(values), np.nanmax(values)), cmap)
         # coloured here, as bytes: matplotlib would scale the values to the figure's pixels as floats first
         # (at 948 x 948 blocks, 181 MB traced to save the PNG instead of 96 MB); the pixels are the same
-        ax.imshow(image.to_rgba(values, bytes=True), interpolation="nearest")
+        _show_in_bands(ax, image.to_rgba(values, bytes=True), IMAGE_BANDS)
         ax.set_xticks([])
         ax.set_yticks([])
         cells = f"; each cell the mean of {step} x {step} pairs" if step > 1 else ""
@@ -409,6 +411,22 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     fig.colorbar(image, ax=ax, shrink=0.7, label=title)
     ax.set_title(title, fontsize=10)
     return fig
+
+
+def _show_in_bands(ax: plt.Axes, rgba: np.ndarray, bands: int) -> None:
+    """``ax.imshow(rgba, interpolation="nearest")``, drawn as ``bands`` images of a band of rows each.
+
+    The same pixels. matplotlib resamples an image to the figure's pixels in
+    float32 arrays of the whole image's size on the page (about 100 MB for a
+    10 x 9 inch heatmap at 150 dpi, whatever the image's own size); a band
+    needs only its own share.
+    """
+    rows, columns = rgba.shape[:2]
+    bounds = np.unique(np.linspace(0, rows, bands + 1).round().astype(int))
+    for top, bottom in zip(bounds[:-1], bounds[1:]):
+        ax.imshow(rgba[top:bottom], interpolation="nearest", extent=(-0.5, columns - 0.5, bottom - 0.5, top - 0.5))
+    ax.set_xlim(-0.5, columns - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
 
 
 def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], *, color_by: pd.Series,
