@@ -115,6 +115,10 @@ def read_mapping(path: str | Path, key: str, value: str) -> list[tuple[str, str]
     return pairs
 
 
+#: The fields of :class:`Settings` that each name one data file (or None).
+_FILE_FIELDS = ("phrase_file", "glossary_file", "spelling_file", "lemma_file")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the pipeline does; every field has a stated default.
@@ -138,7 +142,7 @@ class Settings:
 
     def files(self) -> list[str]:
         """Every data file these settings read."""
-        named = [self.phrase_file, self.glossary_file, self.spelling_file, self.lemma_file]
+        named = [getattr(self, name) for name in _FILE_FIELDS]
         return [*self.stopword_files, *[f for f in named if f]]
 
     def fingerprint(self) -> str:
@@ -153,7 +157,7 @@ class Settings:
 
         described = asdict(self)
         described["stopword_files"] = [content(name) for name in self.stopword_files]
-        for name in ("phrase_file", "glossary_file", "spelling_file", "lemma_file"):
+        for name in _FILE_FIELDS:
             described[name] = content(described[name])
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
