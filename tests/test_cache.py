@@ -366,3 +366,53 @@ def test_a_parse_that_stops_on_a_later_file_leaves_nothing_in_the_cache(cache_fo
     with pytest.raises(CorpusError, match=r"line 5 \(doc_id 'p4'\).*not valid utf-8"):
         corpus_module.load_corpus(mini_copy)
     assert not cache_folder.exists() or not list(cache_folder.iterdir())
+
+
+def test_a_stored_array_is_read_a_range_at_a_time(cache_folder, monkeypatch):
+    values = np.arange(23, dtype=np.float64) / 7
+    cache.store_array("demo", "a" * 64, values, part=5)
+    assert cache.stored_parts("demo", "a" * 64) == 1 + 5  # the header, then 5 parts of at most 5 values
+    stored = cache.StoredArray.of("demo", "a" * 64)
+    assert len(stored) == 23 and stored.shape == (23,)
+    read = []
+    real_part = cache.cached_part
+    monkeypatch.setattr(cache, "cached_part", lambda kind, key, number: read.append(number) or real_part(kind, key, number))
+    for start, stop in [(0, 23), (0, 5), (4, 6), (5, 10), (9, 21), (22, 23), (7, 7), (20, 99), (-3, None)]:
+        read.clear()
+        got = stored[start:stop]
+        np.testing.assert_array_equal(got, values[start:stop])
+        assert got.dtype == values.dtype
+        assert read == sorted({i // 5 + 1 for i in range(23)[start:stop]})  # only the parts the range spans
+    np.testing.assert_array_equal(np.asarray(stored), values)
+    with pytest.raises(ValueError, match="step 1"):
+        stored[::2]
+    with pytest.raises(TypeError, match="slice"):
+        stored[3]
+    monkeypatch.setattr(cache, "cached_part", real_part)
+    # empty, and int32
+    cache.store_array("demo", "e" * 64, np.empty(0, dtype=np.int32))
+    empty = cache.StoredArray.of("demo", "e" * 64)
+    assert len(empty) == 0 and empty[:].dtype == np.int32 and empty[:].shape == (0,)
+    assert cache.StoredArray.of("demo", "m" * 64) is None  # not stored
+    with pytest.raises(ValueError, match="1-D"):
+        cache.store_array("demo", "b" * 64, np.zeros((2, 2)))
+
+
+def test_a_stored_array_made_again_when_a_part_is_lost(cache_folder, monkeypatch):
+    values = np.arange(12, dtype=np.float64)
+    cache.store_array("demo", "a" * 64, values, part=4)
+    remade = []
+    stored = cache.StoredArray.of("demo", "a" * 64, remake=lambda: remade.append(1) or values * 1)
+    lost = cache.StoredArray.of("demo", "a" * 64)
+    np.testing.assert_array_equal(stored[2:6], values[2:6])
+    real_part = cache.cached_part
+    monkeypatch.setattr(cache, "cached_part", lambda kind, key, number: None if number == 2 else
+                        real_part(kind, key, number))
+    np.testing.assert_array_equal(stored[1:11], values[1:11])  # part 2 lost: made again, once
+    np.testing.assert_array_equal(stored[0:3], values[0:3])
+    assert remade == [1]
+    with pytest.raises(LookupError, match="lost"):
+        lost[:]
+    monkeypatch.setenv(cache.ENV, "off")
+    cache.store_array("demo", "o" * 64, values)  # nothing stored, no error
+    assert cache.StoredArray.of("demo", "o" * 64) is None

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.sparse import csr_matrix
+from scipy.spatial.distance import pdist
 
-from discourselab import load_corpus
+from discourselab import load_corpus, similarity
 from discourselab.io import write_csv
 from discourselab.similarity import (burrows_delta, burrows_delta_pairs, cluster, cosine_table, distinctive_terms,
                                      fit_tfidf, grouping_test, grouping_tests, similarity_pairs, term_counts,
@@ -108,6 +109,37 @@ def test_burrows_delta_three_texts_by_hand():
     names, pairs = burrows_delta_pairs(pieces, mfw=2)
     assert names == ["t1", "t2", "t3"]
     np.testing.assert_array_equal(pairs, delta.to_numpy()[np.triu_indices(3, k=1)])
+
+
+def test_burrows_delta_counts_each_text_alone_and_is_the_whole_count_tables_to_the_bit():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from discourselab.text import word_tokens
+
+    rng = np.random.default_rng(7)
+    vocabulary = [f"w{i}" for i in range(60)] + ["Ünïcode", "the", "The", "a"]
+    weights = rng.dirichlet(np.ones(len(vocabulary)) * 0.3)
+    texts = [(f"p{i}", " ".join(rng.choice(vocabulary, size=rng.integers(5, 300), p=weights)))
+             for i in range(40)]
+    for mfw in (1, 7, 30, 500):
+        # Delta from the whole piece x word count table, most frequent first, ties alphabetical
+        counter = CountVectorizer(analyzer=word_tokens)
+        counts = counter.fit_transform(t for _, t in texts)
+        totals = np.asarray(counts.sum(axis=0)).ravel()
+        top = np.lexsort((counter.get_feature_names_out(), -totals))[:mfw]
+        rel = counts[:, top].toarray() / np.asarray(counts.sum(axis=1))
+        sd = rel.std(axis=0, ddof=1)
+        z = (rel - rel.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        names, pairs = burrows_delta_pairs(iter(texts), mfw=mfw)
+        assert names == [n for n, _ in texts]
+        np.testing.assert_array_equal(pairs, pdist(z, metric="cityblock") / z.shape[1])
+        np.testing.assert_array_equal(similarity._delta_scores(texts, mfw, block=5)[1], z)  # entries 5 at a time
+    # a tie in frequency goes to the word first in alphabetical order
+    tied = pd.DataFrame({"doc_id": ["a", "b", "c"], "text": ["zeta alpha alpha x", "zeta zeta zeta alpha", "alpha alpha zeta"]})
+    assert (burrows_delta(tied, mfw=1).to_numpy() == burrows_delta(tied.assign(
+        text=tied["text"].str.replace("zeta", "omega")), mfw=1).to_numpy()).all()  # alpha, before omega or zeta
+    assert burrows_delta(tied, mfw=1).loc["a", "b"] != burrows_delta(tied.assign(
+        text=tied["text"].str.replace("alpha", "zz")), mfw=1).loc["a", "b"]  # zeta now, before zz
 
 
 def paragraphs_of(pieces: pd.DataFrame) -> pd.DataFrame:

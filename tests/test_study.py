@@ -150,6 +150,34 @@ def test_similarity_tests_are_grouping_tests_of_the_pairs_and_come_from_the_cach
     pd.testing.assert_frame_equal(authors, expected.iloc[2:].reset_index(drop=True))
 
 
+def test_similarity_tables_read_each_tables_values_from_the_cache(study, tmp_path, monkeypatch):
+    from discourselab import cache, study as study_module
+    from discourselab.similarity import similarity_pair_tables
+    from discourselab.study import Study
+
+    monkeypatch.setenv("DISCOURSELAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(cache, "ARRAY_PART", 2)
+    monkeypatch.setattr(study_module, "similarity_pair_tables",
+                        lambda *a, **k: similarity_pair_tables(*a, **k, pairs_per_table=2))
+    expected = study.similarity_pairs(mfw=20)  # made, and stored
+    assert len(expected) == 6 and cache.stored_parts("cosine-pairs", study._key({})) == 1 + 3
+    read = []
+    real = cache.StoredArray.__getitem__
+    monkeypatch.setattr(cache.StoredArray, "__getitem__", lambda self, rows: read.append(rows) or real(self, rows))
+    fresh = Study(study.corpus, study.out_dir, study.by)
+    for name in ("cosine_pairs", "delta_pairs"):  # never read whole
+        monkeypatch.setattr(Study, name, lambda *a, name=name, **k: pytest.fail(f"{name} read whole"))
+    tables = list(fresh.similarity_tables(mfw=20))
+    assert [len(t) for t in tables] == [3, 2, 1]  # a run of first pieces each, across the stored parts of 2 values
+    pd.testing.assert_frame_equal(pd.concat(tables), expected)
+    assert sorted((r.start, r.stop) for r in read) == sorted((t.index[0], t.index[-1] + 1) for t in tables for _ in "cd")
+    # with the cache off, the values are made whole, and the same tables come
+    monkeypatch.undo()
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    pd.testing.assert_frame_equal(pd.concat(Study(study.corpus, study.out_dir, study.by).similarity_tables(mfw=20)),
+                                  expected)
+
+
 @pytest.mark.parametrize("cache", ["on", "off"])
 def test_keywords_in_context_gives_the_lines_in_parts_from_the_cache(study, tmp_path, monkeypatch, cache):
     from discourselab import context, study as study_module

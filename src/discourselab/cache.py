@@ -21,9 +21,10 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import config
@@ -32,6 +33,8 @@ ENV = "DISCOURSELAB_CACHE"
 #: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
 KEEP = 24
 KEEP_LARGE = {"tokens": 4, "corpus": 4, "paragraphs": 4, "count-parts": 4, "pairs": 4}
+#: Values per part of an array stored with :func:`store_array` (8 MB of float64).
+ARRAY_PART = 1 << 20
 
 
 def cache_dir() -> Path | None:
@@ -45,8 +48,6 @@ def cache_dir() -> Path | None:
 def digest(*parts) -> str:
     """sha256 over ``parts``: strings, bytes, NumPy arrays, or anything JSON can write (e.g. parameters)."""
     import json
-
-    import numpy as np
 
     hasher = hashlib.sha256()
     for part in parts:
@@ -217,6 +218,81 @@ def cached_parts(kind: str, key: str, count: int, remake: Callable[[], Iterable]
             return
         yield part
         del part
+
+
+def store_array(kind: str, key: str, values: np.ndarray, part: int | None = None) -> None:
+    """Store a 1-D array under ``kind`` and ``key`` as parts of ``part`` values (:data:`ARRAY_PART`), so that a range
+    of it can be read alone.
+
+    Read back with :class:`StoredArray`. The first part says the array's
+    length, dtype and part size; the values follow, each part a slice of
+    ``values`` (no copy of the whole is made).
+    """
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"store_array stores 1-D arrays, not {values.ndim}-D")
+    part = part or ARRAY_PART
+    header = {"length": len(values), "dtype": values.dtype.str, "part": part}
+    store_parts(kind, key, chain([header], (values[start:start + part] for start in range(0, len(values), part))))
+
+
+class StoredArray:
+    """An array that :func:`store_array` stored, read a range at a time: ``stored[start:stop]`` reads only its parts.
+
+    For values too many to hold twice where they are used (the condensed
+    similarity of every pair of thousands of pieces). Sliced (step 1), it
+    gives a NumPy array; ``stored[:]`` is the whole. If a part is lost
+    meanwhile (the entry pruned or damaged), ``remake()`` gives the whole
+    array again, and it serves the rest.
+    """
+
+    def __init__(self, kind: str, key: str, header: dict, remake: Callable[[], np.ndarray] | None = None):
+        self.kind, self.key, self.remake = kind, key, remake
+        self.dtype, self.part = np.dtype(header["dtype"]), header["part"]
+        self._length = header["length"]
+        self._remade: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, kind: str, key: str, remake: Callable[[], np.ndarray] | None = None) -> StoredArray | None:
+        """The array stored under ``kind`` and ``key``, or None when the cache does not have it."""
+        header = cached_part(kind, key, 0)
+        if not isinstance(header, dict) or not {"length", "dtype", "part"} <= header.keys():
+            return None
+        return cls(kind, key, header, remake)
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._length,)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """The whole array (``np.asarray(stored)``), read part by part into one array."""
+        values = self[:]
+        return values if dtype is None else values.astype(dtype, copy=False)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        if not isinstance(rows, slice):
+            raise TypeError(f"a StoredArray is read by ranges (a slice), not by {type(rows).__name__}")
+        start, stop, step = rows.indices(self._length)
+        if step != 1:
+            raise ValueError("a StoredArray is read by ranges of step 1")
+        if self._remade is not None:
+            return self._remade[start:stop]
+        values = np.empty(max(stop - start, 0), dtype=self.dtype)
+        for number in range(start // self.part, -(-stop // self.part) if stop > start else 0):
+            part = cached_part(self.kind, self.key, number + 1)  # part 0 is the header
+            if part is None:
+                if self.remake is None:
+                    raise LookupError(f"part {number + 1} of the cache entry {self.kind}-{self.key[:32]} is lost")
+                self._remade = np.asarray(self.remake())
+                return self._remade[start:stop]
+            begin = number * self.part
+            low, high = max(start, begin), min(stop, begin + len(part))
+            values[low - start:high - start] = part[low - begin:high - begin]
+            del part
+        return values
 
 
 def _read_parts(kind: str, key: str, read: Callable):

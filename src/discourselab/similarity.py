@@ -10,6 +10,8 @@ terms are the terms of every other analysis. Burrows' Delta uses the most freque
 
 from __future__ import annotations
 
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -17,7 +19,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import cdist, pdist, squareform
 from scipy.sparse import coo_matrix, csr_matrix, issparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
@@ -330,24 +332,51 @@ def burrows_delta_pairs(texts, mfw: int = 100) -> tuple[list[str], np.ndarray]:
     The same numbers, to the bit, without the square (at 3,792 pieces, 115 MB).
     """
     names, z = _delta_scores(texts, mfw)
-    return names, pdist(z, metric="cityblock") / z.shape[1]
+    values = pdist(z, metric="cityblock")
+    values /= z.shape[1]  # in place: no second array of every pair
+    return names, values
 
 
-def _delta_scores(texts, mfw: int) -> tuple[list[str], np.ndarray]:
-    """The pieces' names, and the z-scores of their relative frequencies of the ``mfw`` most frequent word forms."""
+def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.ndarray]:
+    """The pieces' names, and the z-scores of their relative frequencies of the ``mfw`` most frequent word forms.
+
+    One pass over the texts, each tokenized once and counted alone: its
+    word forms' codes (in a vocabulary of the corpus) and counts are kept as
+    two int32 arrays, one entry per word form of each piece (at 3,792 pieces,
+    6.7 million entries, 51 MB), and added to the corpus's totals. The top
+    words' entries are then found ``block`` at a time. scikit-learn's
+    ``CountVectorizer`` held about three times as much while it built its
+    sparse matrix. Ties in frequency go to the word first in alphabetical order.
+    """
     names: list[str] = []
-
-    def each_text():
-        for doc_id, text in doc_texts(texts):
-            names.append(doc_id)
-            yield text
-
-    counter = CountVectorizer(analyzer=word_tokens)
-    counts = counter.fit_transform(each_text())
-    totals = np.asarray(counts.sum(axis=0)).ravel()
-    words = counter.get_feature_names_out()
-    top = np.lexsort((words, -totals))[:mfw]
-    rel = counts[:, top].toarray() / np.asarray(counts.sum(axis=1))
+    vocabulary: dict[str, int] = {}
+    codes, counts, ends, lengths = array("i"), array("i"), [], []
+    totals = np.zeros(1 << 12, dtype=np.int64)
+    for doc_id, text in doc_texts(texts):
+        found = Counter(word_tokens(text))
+        names.append(doc_id)
+        own = [vocabulary.setdefault(word, len(vocabulary)) for word in found]
+        if len(vocabulary) > len(totals):
+            totals = np.concatenate([totals, np.zeros(max(len(totals), len(vocabulary) - len(totals)), np.int64)])
+        totals[own] += list(found.values())  # each word once in a piece
+        codes.extend(own)
+        counts.extend(found.values())
+        ends.append(len(codes))  # where this piece's entries end
+        lengths.append(found.total())
+    totals, words = totals[:len(vocabulary)], list(vocabulary)
+    candidates = np.arange(len(words))
+    if len(words) > mfw > 0:  # the words as frequent as the mfw-th or more, then sorted
+        candidates = np.flatnonzero(totals >= np.partition(totals, len(words) - mfw)[len(words) - mfw])
+    top = sorted(candidates.tolist(), key=lambda code: (-totals[code], words[code]))[:mfw]  # then alphabetical
+    column = np.full(len(words), -1, dtype=np.int32)
+    column[top] = np.arange(len(top), dtype=np.int32)
+    codes, counts = np.frombuffer(codes, dtype=np.int32), np.frombuffer(counts, dtype=np.int32)
+    table = np.zeros((len(names), len(top)), dtype=np.int64)
+    for start in range(0, len(codes), block):
+        found = column[codes[start:start + block]]
+        at = np.flatnonzero(found >= 0)  # the entries of the top words
+        table[np.searchsorted(ends, start + at, side="right"), found[at]] = counts[start + at]
+    rel = table / np.asarray(lengths, dtype=np.int64)[:, None]
     sd = rel.std(axis=0, ddof=1)
     return names, (rel - rel.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
@@ -590,7 +619,9 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
     Each of ``values`` is a square table or condensed values, as for
     :func:`similarity_pairs`. With ``first=(start, stop)``, only the pairs
     whose first piece is at a position from ``start`` to ``stop - 1``: their
-    rows of the whole table, with the same index.
+    rows of the whole table, with the same index. Condensed values may also
+    be anything sliced like an array that has a ``shape`` (such as a
+    :class:`~discourselab.cache.StoredArray`): only those pairs' range is read.
     """
     meta = pieces.set_index("doc_id")
     ids = pieces["doc_id"].tolist()
@@ -605,16 +636,22 @@ def pair_table(values: dict, pieces: pd.DataFrame, columns: tuple[str, ...] = ()
     tables = [pd.DataFrame({"piece_a": first_piece, "piece_b": second_piece}, index=index, copy=False)]
     # each float column a table of its own, joined without a copy (set as columns or built together, they are copied)
     for name, column in values.items():
-        column = condensed(column, ids) if isinstance(column, pd.DataFrame) else _checked_pairs(name, column, n)
+        column = (condensed(column, ids) if isinstance(column, pd.DataFrame)
+                  else _checked_pairs(name, column, n, ranges=True))  # a stored array: only this range is read
         tables.append(pd.DataFrame({name: column[rows]}, index=index, copy=False))
     same = {f"same_{column}": _same_group(pd.factorize(meta.loc[ids, column])[0].astype(a.dtype), a, b)
             for column in columns if column in meta}  # codes -1: missing
     return pd.concat([*tables, pd.DataFrame(same, index=index)], axis=1)
 
 
-def _checked_pairs(name: str, values, size: int) -> np.ndarray:
-    """``values`` as an array, which must hold one value for each pair of ``size`` pieces."""
-    values = np.asarray(values)
+def _checked_pairs(name: str, values, size: int, *, ranges: bool = False) -> np.ndarray:
+    """``values`` as an array, which must hold one value for each pair of ``size`` pieces.
+
+    With ``ranges``, anything with a ``shape`` that is sliced like an array
+    (e.g. a :class:`~discourselab.cache.StoredArray`, read a range at a time)
+    is kept as it is, for its ranges to be read.
+    """
+    values = values if ranges and hasattr(values, "shape") else np.asarray(values)
     if values.shape != (size * (size - 1) // 2,):
         raise ValueError(f"{name}: {values.shape[0]} values for {size * (size - 1) // 2} pairs of {size} pieces")
     return values

@@ -13,8 +13,8 @@ import pandas as pd
 from scipy.spatial.distance import squareform
 
 from . import config
-from .cache import (cache_dir, cached_part, cached_parts, cached_table, digest, parts_stored, store_object,
-                    store_parts, stored_object, stored_parts)
+from .cache import (StoredArray, cache_dir, cached_part, cached_parts, cached_table, digest, parts_stored,
+                    store_array, store_object, store_parts, stored_object, stored_parts)
 from .context import ConcordanceLines, collected, keyword_parts
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
@@ -189,6 +189,10 @@ class Study:
         :func:`~discourselab.similarity.burrows_delta_pairs` (no square
         table), cached: it reads every text.
         """
+        return self._stored_delta(mfw)[:]
+
+    def _stored_delta(self, mfw: int) -> StoredArray | np.ndarray:
+        """:meth:`delta_pairs` as stored in the cache, read a range at a time (made whole when the cache is off)."""
         def made() -> np.ndarray:
             names, values = burrows_delta_pairs(self.corpus.piece_texts(), mfw=mfw)
             ids = self.pieces["doc_id"].tolist()
@@ -196,7 +200,23 @@ class Study:
                 return values
             return condensed(pd.DataFrame(squareform(values), index=names, columns=names), ids)
 
-        return self._cached("delta-pairs", {"mfw": mfw}, made)
+        return self._pair_values("delta-pairs", {"mfw": mfw}, made)
+
+    def _pair_values(self, kind: str, parameters: dict, made) -> StoredArray | np.ndarray:
+        """Values of every pair of pieces that ``made()`` gives, stored in the cache as an array read a range at a time.
+
+        So that a table of the pairs can be written a range of pairs at a
+        time (:meth:`similarity_tables`) without holding the values (at 3,792
+        pieces, 57 MB each). ``made()`` itself when the cache is off.
+        """
+        if cache_dir() is None:
+            return made()
+        key = self._key(parameters)
+        stored = StoredArray.of(kind, key, remake=made)
+        if stored is None:
+            store_array(kind, key, made())
+            stored = StoredArray.of(kind, key, remake=made)
+        return made() if stored is None else stored
 
     def similarity_tests(self, columns, values=("cosine", "delta"), *, mfw: int = 100,
                          pairs: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -239,8 +259,12 @@ class Study:
 
     def similarity_tables(self, mfw: int = 100) -> Iterator[pd.DataFrame]:
         """The rows of :meth:`similarity_pairs` a table of about a million pairs at a time
-        (:func:`~discourselab.similarity.similarity_pair_tables`), e.g. to write them without holding them all."""
-        return similarity_pair_tables(self.cosine_pairs(), self.delta_pairs(mfw), self.pieces)
+        (:func:`~discourselab.similarity.similarity_pair_tables`), e.g. to write them without holding them all.
+
+        Each table's cosine and Delta values are read from the cache as it is
+        made, so the values of every pair are not held either.
+        """
+        return similarity_pair_tables(self._stored_cosine(), self._stored_delta(mfw), self.pieces)
 
     def similarity_pairs(self, mfw: int = 100) -> pd.DataFrame:
         """:func:`~discourselab.similarity.similarity_pairs` of :meth:`cosine_pairs` and :meth:`delta_pairs`.
@@ -255,12 +279,16 @@ class Study:
         Read by :meth:`similarity_pairs` and :meth:`similarity_trees`; with the
         cache off, each makes them again.
         """
+        return self._stored_cosine()[:]
+
+    def _stored_cosine(self) -> StoredArray | np.ndarray:
+        """:meth:`cosine_pairs` as stored in the cache, read a range at a time (made whole when the cache is off)."""
         def made() -> np.ndarray:
             names = self.pieces["doc_id"].tolist()
             matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
             return cosine_pairs(matrix, copy=False)
 
-        return self._cached("cosine-pairs", {}, made)
+        return self._pair_values("cosine-pairs", {}, made)
 
     def similarity_trees(self, mfw: int = 100) -> tuple[np.ndarray, np.ndarray]:
         """The pieces' trees (:func:`~discourselab.similarity.cluster`, average linkage), cached: by topic and by style.
