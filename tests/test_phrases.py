@@ -60,3 +60,16 @@ def test_candidates_ranked_with_counts():
     assert table.iloc[0]["candidate"] == "grid management"
     assert table.iloc[0]["count"] == 3
     assert "city w0" not in set(table["candidate"])  # below min_count
+
+
+def test_the_best_n_keep_ties_in_the_candidates_order():
+    # four pairs, each three times and never apart: one score for all. As tuples ("a", "z") comes before
+    # ("a b", "c"), as candidates "a b c" comes before "a z": the table is ranked by the candidates
+    pairs = [("a", "z"), ("a b", "c"), ("m", "n"), ("b", "y")]
+    paragraphs = {f"d:{i}:{k}": list(pair) for i in range(3) for k, pair in enumerate(pairs)}
+    everything = propose_phrases(_tokens(paragraphs), min_count=2, n=10)
+    assert everything["candidate"].tolist() == ["a b c", "a z", "b y", "m n"]
+    assert everything["score"].nunique() == 1
+    for n in (1, 2, 3):
+        assert propose_phrases(_tokens(paragraphs), min_count=2, n=n).equals(everything.head(n))
+    assert propose_phrases(_tokens(paragraphs), min_count=2, n=0).empty
