@@ -344,9 +344,10 @@ def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.
     word forms' codes (in a vocabulary of the corpus) and counts are kept as
     two int32 arrays, one entry per word form of each piece (at 3,792 pieces,
     6.7 million entries, 51 MB), and added to the corpus's totals. The top
-    words' entries are then found ``block`` at a time. scikit-learn's
-    ``CountVectorizer`` held about three times as much while it built its
-    sparse matrix. Ties in frequency go to the word first in alphabetical order.
+    words' entries are then found ``block`` at a time. With scikit-learn's
+    ``CountVectorizer``, which built a sparse matrix of every piece's every
+    word, Burrows' Delta of those pieces took 175 MB above its input instead
+    of 93 MB. Ties in frequency go to the word first in alphabetical order.
     """
     names: list[str] = []
     vocabulary: dict[str, int] = {}
