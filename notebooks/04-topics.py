@@ -116,6 +116,7 @@ passages = tm.representative(chosen_fit, documents.docs, n=2)
 texts = (study.corpus.paragraphs_of(passages["unit_id"]).set_index("paragraph_id")["text"] if unit == "paragraph"
          else pd.Series(dtype=str))
 display(HTML(tm.render_passages(passages, texts, labels)))
+result.release_documents()  # every paragraph's shares and row are read: the cells below need topics and prevalence
 
 # %% [markdown]
 # ## Do NMF and LDA find the same topics?

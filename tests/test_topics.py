@@ -361,6 +361,27 @@ def test_run_topics_lets_go_of_the_counts_unless_asked(monkeypatch):
     pd.testing.assert_frame_equal(lean.documents.docs, built.docs)
 
 
+def test_a_topic_study_lets_go_of_what_it_holds_per_document(monkeypatch):
+    monkeypatch.setenv("DISCOURSELAB_CACHE", "off")
+    tokens, pieces, options = _two_pieces(5)
+    result = tm.run_topics(tokens, pieces, ["doc_id", "role"], keep_counts=True, **options)
+    again = tm.run_topics(tokens, pieces, ["doc_id", "role"], keep_counts=True, **options)
+    held = result.documents.docs
+    result.release_documents()
+    assert all(f.doc_topic is None for f in result.fits.values()) and result.documents.counts is None
+    assert result.documents.docs.empty and list(result.documents.docs.columns) == list(held.columns)
+    assert result.documents.shape == (0, len(again.documents.vocabulary))
+    # what the notebook reads afterwards stays
+    np.testing.assert_array_equal(result.documents.vocabulary, again.documents.vocabulary)
+    pd.testing.assert_frame_equal(result.prevalence, again.prevalence)
+    pd.testing.assert_frame_equal(result.terms, again.terms)
+    assert result.labels == again.labels and (result.model, result.k) == (again.model, again.k)
+    for key, fitted in result.fits.items():
+        np.testing.assert_array_equal(fitted.top, again.fits[key].top)
+    pd.testing.assert_frame_equal(tm.agreement(result.fit, result.fits[(result.other, result.k)]),
+                                  tm.agreement(again.fit, again.fits[(again.other, again.k)]))
+
+
 def test_run_topics_builds_the_documents_only_for_what_the_cache_lacks(monkeypatch, tmp_path):
     from discourselab.corpus import Parts
 
