@@ -371,7 +371,7 @@ def test_a_parse_that_stops_on_a_later_file_leaves_nothing_in_the_cache(cache_fo
 def test_a_stored_array_is_read_a_range_at_a_time(cache_folder, monkeypatch):
     values = np.arange(23, dtype=np.float64) / 7
     cache.store_array("demo", "a" * 64, values, part=5)
-    assert cache.stored_parts("demo", "a" * 64) == 1 + 5  # the header, then 5 parts of at most 5 values
+    assert cache.stored_parts("demo", "a" * 64) == 5 + 1  # 5 parts of at most 5 values, then the header
     stored = cache.StoredArray.of("demo", "a" * 64)
     assert len(stored) == 23 and stored.shape == (23,)
     read = []
@@ -382,13 +382,22 @@ def test_a_stored_array_is_read_a_range_at_a_time(cache_folder, monkeypatch):
         got = stored[start:stop]
         np.testing.assert_array_equal(got, values[start:stop])
         assert got.dtype == values.dtype
-        assert read == sorted({i // 5 + 1 for i in range(23)[start:stop]})  # only the parts the range spans
+        assert read == sorted({i // 5 for i in range(23)[start:stop]})  # only the parts the range spans
     np.testing.assert_array_equal(np.asarray(stored), values)
     with pytest.raises(ValueError, match="step 1"):
         stored[::2]
     with pytest.raises(TypeError, match="slice"):
         stored[3]
     monkeypatch.setattr(cache, "cached_part", real_part)
+    # given as chunks of any sizes, one at a time: the same parts and values
+    chunks = iter([values[:3], values[3:4], values[4:4], values[4:17], values[17:]])
+    cache.store_array("demo", "c" * 64, chunks, part=5)
+    assert [cache.cached_part("demo", "c" * 64, i).tolist() for i in range(5)] == \
+        [cache.cached_part("demo", "a" * 64, i).tolist() for i in range(5)]
+    np.testing.assert_array_equal(cache.StoredArray.of("demo", "c" * 64)[2:19], values[2:19])
+    with pytest.raises(ValueError, match="int64 chunk after float64"):
+        cache.store_array("demo", "d" * 64, iter([values[:7], np.arange(3)]), part=5)
+    assert cache.StoredArray.of("demo", "d" * 64) is None  # nothing stored, not half of it
     # empty, and int32
     cache.store_array("demo", "e" * 64, np.empty(0, dtype=np.int32))
     empty = cache.StoredArray.of("demo", "e" * 64)

@@ -61,6 +61,13 @@ def test_cosine_pairs_of_real_valued_rows_in_blocks_are_scikit_learns_to_the_bit
     expected = cosine_similarity(matrix)
     np.testing.assert_array_equal(similarity.cosine_pairs(matrix), expected[np.triu_indices(60, k=1)])
     np.testing.assert_array_equal(similarity.cosine_matrix(matrix), expected)
+    # a block of rows at a time: the same values joined, in runs of whole first pieces
+    runs = list(similarity.cosine_pair_runs(matrix))
+    assert len(runs) == -(-60 // max(1, cells // 60))
+    np.testing.assert_array_equal(np.concatenate(runs), expected[np.triu_indices(60, k=1)])
+    dense = matrix.toarray()  # one run: cosine_pairs' own values for dense rows
+    np.testing.assert_array_equal(np.concatenate(list(similarity.cosine_pair_runs(dense))),
+                                  similarity.cosine_pairs(dense))
     # copy=False: normalized in place, the same pairs
     before = matrix.copy()
     owned = matrix.copy()

@@ -159,7 +159,13 @@ def test_similarity_tables_read_each_tables_values_from_the_cache(study, tmp_pat
     monkeypatch.setattr(cache, "ARRAY_PART", 2)
     monkeypatch.setattr(study_module, "similarity_pair_tables",
                         lambda *a, **k: similarity_pair_tables(*a, **k, pairs_per_table=2))
-    expected = study.similarity_pairs(mfw=20)  # made, and stored
+    with monkeypatch.context() as patch:
+        patch.setenv("DISCOURSELAB_CACHE", "off")
+        expected = Study(study.corpus, study.out_dir, study.by).similarity_pairs(mfw=20)
+    with monkeypatch.context() as patch:  # with a cache, the cosine values are stored as they are made
+        patch.setattr(study_module, "cosine_pairs", lambda *a, **k: pytest.fail("cosine values made whole"))
+        pd.testing.assert_frame_equal(Study(study.corpus, study.out_dir, study.by).similarity_pairs(mfw=20),
+                                      expected)  # made, and stored
     assert len(expected) == 6 and cache.stored_parts("cosine-pairs", study._key({})) == 1 + 3
     read = []
     real = cache.StoredArray.__getitem__

@@ -21,7 +21,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -220,20 +220,43 @@ def cached_parts(kind: str, key: str, count: int, remake: Callable[[], Iterable]
         del part
 
 
-def store_array(kind: str, key: str, values: np.ndarray, part: int | None = None) -> None:
+def store_array(kind: str, key: str, values, part: int | None = None) -> None:
     """Store a 1-D array under ``kind`` and ``key`` as parts of ``part`` values (:data:`ARRAY_PART`), so that a range
     of it can be read alone.
 
-    Read back with :class:`StoredArray`. The first part says the array's
-    length, dtype and part size; the values follow, each part a slice of
-    ``values`` (no copy of the whole is made).
+    ``values`` is an array, or 1-D arrays of one dtype that joined make it,
+    given one at a time (e.g. :func:`~discourselab.similarity.cosine_pair_runs`):
+    the whole is then never held. Read back with :class:`StoredArray`. The
+    parts are slices of ``values`` (of a single array, no copy is made); a
+    last part says the array's length, dtype and part size.
     """
-    values = np.asarray(values)
-    if values.ndim != 1:
-        raise ValueError(f"store_array stores 1-D arrays, not {values.ndim}-D")
     part = part or ARRAY_PART
-    header = {"length": len(values), "dtype": values.dtype.str, "part": part}
-    store_parts(kind, key, chain([header], (values[start:start + part] for start in range(0, len(values), part))))
+    chunks = [values] if isinstance(values, np.ndarray) else values
+    header = {"length": 0, "dtype": None, "part": part}
+
+    def parts() -> Iterator:
+        held, filled = [], 0  # the slices of the part being filled, and their values
+        for chunk in chunks:
+            chunk = np.asarray(chunk)
+            if chunk.ndim != 1:
+                raise ValueError(f"store_array stores 1-D arrays, not {chunk.ndim}-D")
+            if header["dtype"] not in (None, chunk.dtype.str):
+                raise ValueError(f"store_array: a {chunk.dtype} chunk after {np.dtype(header['dtype'])} ones")
+            header["dtype"] = chunk.dtype.str
+            header["length"] += len(chunk)
+            while len(chunk):
+                taken, chunk = chunk[:part - filled], chunk[part - filled:]
+                held.append(taken)
+                filled += len(taken)
+                if filled == part:
+                    yield held[0] if len(held) == 1 else np.concatenate(held)
+                    held, filled = [], 0
+        if held:
+            yield held[0] if len(held) == 1 else np.concatenate(held)
+        header["dtype"] = header["dtype"] or np.dtype(float).str  # no chunk: an empty float array
+        yield header
+
+    store_parts(kind, key, parts())
 
 
 class StoredArray:
@@ -255,7 +278,8 @@ class StoredArray:
     @classmethod
     def of(cls, kind: str, key: str, remake: Callable[[], np.ndarray] | None = None) -> StoredArray | None:
         """The array stored under ``kind`` and ``key``, or None when the cache does not have it."""
-        header = cached_part(kind, key, 0)
+        count = stored_parts(kind, key)
+        header = cached_part(kind, key, count - 1) if count else None  # the last part
         if not isinstance(header, dict) or not {"length", "dtype", "part"} <= header.keys():
             return None
         return cls(kind, key, header, remake)
@@ -282,10 +306,10 @@ class StoredArray:
             return self._remade[start:stop]
         values = np.empty(max(stop - start, 0), dtype=self.dtype)
         for number in range(start // self.part, -(-stop // self.part) if stop > start else 0):
-            part = cached_part(self.kind, self.key, number + 1)  # part 0 is the header
+            part = cached_part(self.kind, self.key, number)
             if part is None:
                 if self.remake is None:
-                    raise LookupError(f"part {number + 1} of the cache entry {self.kind}-{self.key[:32]} is lost")
+                    raise LookupError(f"part {number} of the cache entry {self.kind}-{self.key[:32]} is lost")
                 self._remade = np.asarray(self.remake())
                 return self._remade[start:stop]
             begin = number * self.part

@@ -257,11 +257,32 @@ def cosine_pairs(matrix, *, copy: bool = True) -> np.ndarray:
         return squareform(_cosine_square(unit), checks=False)
     n = unit.shape[0]
     pairs = np.empty(n * (n - 1) // 2, dtype=unit.dtype)
-    for start, block in _cosine_blocks(unit, upper=True):
-        for r, row in enumerate(block, start):
-            begin = _pair_index(r, r + 1, n)  # pairs (r, r + 1) to (r, n - 1)
-            pairs[begin:begin + n - r - 1] = row[r + 1 - start:]
+    begin = 0
+    for values in _cosine_pair_runs(unit):
+        pairs[begin:begin + len(values)] = values
+        begin += len(values)
     return pairs
+
+
+def cosine_pair_runs(matrix, *, copy: bool = True) -> Iterator[np.ndarray]:
+    """:func:`cosine_pairs`' values a block of first pieces at a time, in order: joined, the same values to the bit.
+
+    So that they can be stored (e.g. :func:`~discourselab.cache.store_array`)
+    without holding them all (at 3,792 pieces, 57 MB). ``copy`` as for
+    :func:`cosine_pairs`.
+    """
+    unit = _unit_rows(matrix, copy)
+    if not issparse(unit):
+        yield squareform(_cosine_square(unit), checks=False)
+        return
+    yield from _cosine_pair_runs(unit)
+
+
+def _cosine_pair_runs(unit) -> Iterator[np.ndarray]:
+    """The pairs of each block of rows of a sparse matrix of unit rows with the later rows, in order."""
+    for start, block in _cosine_blocks(unit, upper=True):
+        runs = [row[r + 1 - start:] for r, row in enumerate(block, start)]  # pairs (r, r + 1) to (r, n - 1)
+        yield np.concatenate(runs) if runs else np.empty(0, dtype=unit.dtype)
 
 
 def _unit_rows(matrix, copy: bool = True):

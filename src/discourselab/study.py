@@ -23,7 +23,8 @@ from .keyness import comparison_tables
 from .memory import return_large_blocks, trim_after_each_cell
 from .progress import bar
 from .similarity import (GROUPING_TEST_COLUMNS, burrows_delta_pairs, cluster, condensed, condensed_grouping_tests,
-                         cosine_pairs, grouping_tests, similarity_pair_tables, similarity_pairs, tfidf_from_tokens)
+                         cosine_pair_runs, cosine_pairs, grouping_tests, similarity_pair_tables, similarity_pairs,
+                         tfidf_from_tokens)
 from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
@@ -202,19 +203,21 @@ class Study:
 
         return self._pair_values("delta-pairs", {"mfw": mfw}, made)
 
-    def _pair_values(self, kind: str, parameters: dict, made) -> StoredArray | np.ndarray:
+    def _pair_values(self, kind: str, parameters: dict, made, runs=None) -> StoredArray | np.ndarray:
         """Values of every pair of pieces that ``made()`` gives, stored in the cache as an array read a range at a time.
 
         So that a table of the pairs can be written a range of pairs at a
         time (:meth:`similarity_tables`) without holding the values (at 3,792
-        pieces, 57 MB each). ``made()`` itself when the cache is off.
+        pieces, 57 MB each). ``runs()``, when given, gives the same values a
+        run at a time, to be stored without holding them all. ``made()``
+        itself when the cache is off.
         """
         if cache_dir() is None:
             return made()
         key = self._key(parameters)
         stored = StoredArray.of(kind, key, remake=made)
         if stored is None:
-            store_array(kind, key, made())
+            store_array(kind, key, runs() if runs else made())
             stored = StoredArray.of(kind, key, remake=made)
         return made() if stored is None else stored
 
@@ -283,12 +286,12 @@ class Study:
 
     def _stored_cosine(self) -> StoredArray | np.ndarray:
         """:meth:`cosine_pairs` as stored in the cache, read a range at a time (made whole when the cache is off)."""
-        def made() -> np.ndarray:
+        def tfidf():
             names = self.pieces["doc_id"].tolist()
-            matrix, _, _ = tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)
-            return cosine_pairs(matrix, copy=False)
+            return tfidf_from_tokens(self.count_parts(), group_of(self.pieces, "doc_id"), order=names)[0]
 
-        return self._pair_values("cosine-pairs", {}, made)
+        return self._pair_values("cosine-pairs", {}, lambda: cosine_pairs(tfidf(), copy=False),
+                                 lambda: cosine_pair_runs(tfidf(), copy=False))  # stored as made: never all held
 
     def similarity_trees(self, mfw: int = 100) -> tuple[np.ndarray, np.ndarray]:
         """The pieces' trees (:func:`~discourselab.similarity.cluster`, average linkage), cached: by topic and by style.
