@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
+from .chunks import regrouped
 
 ENV = "DISCOURSELAB_CACHE"
 #: Entries kept per kind (the newest); token and count tables and corpora are large, so fewer of them.
@@ -234,8 +235,7 @@ def store_array(kind: str, key: str, values, part: int | None = None) -> None:
     chunks = [values] if isinstance(values, np.ndarray) else values
     header = {"length": 0, "dtype": None, "part": part}
 
-    def parts() -> Iterator:
-        held, filled = [], 0  # the slices of the part being filled, and their values
+    def checked() -> Iterator[np.ndarray]:
         for chunk in chunks:
             chunk = np.asarray(chunk)
             if chunk.ndim != 1:
@@ -244,15 +244,11 @@ def store_array(kind: str, key: str, values, part: int | None = None) -> None:
                 raise ValueError(f"store_array: a {chunk.dtype} chunk after {np.dtype(header['dtype'])} ones")
             header["dtype"] = chunk.dtype.str
             header["length"] += len(chunk)
-            while len(chunk):
-                taken, chunk = chunk[:part - filled], chunk[part - filled:]
-                held.append(taken)
-                filled += len(taken)
-                if filled == part:
-                    yield held[0] if len(held) == 1 else np.concatenate(held)
-                    held, filled = [], 0
-        if held:
-            yield held[0] if len(held) == 1 else np.concatenate(held)
+            yield chunk
+
+    def parts() -> Iterator:
+        # a part within one chunk is a slice of it, not a copy
+        yield from regrouped(checked(), part, lambda held: held[0] if len(held) == 1 else np.concatenate(held))
         header["dtype"] = header["dtype"] or np.dtype(float).str  # no chunk: an empty float array
         yield header
 

@@ -13,6 +13,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from .chunks import regrouped
 from .frequency import group_of, row_group_codes, sum_by_key
 from .keyness import log_likelihood
 from .progress import bar
@@ -64,20 +65,9 @@ def _chunked(parts: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]
     """The rows of ``parts``, one part after another, as tables of ``size`` rows (the last one may be shorter).
 
     The same tables as slices of ``size`` rows of the parts joined, but only
-    one table's rows are held at a time.
+    one table's rows are held at a time (:func:`~discourselab.chunks.regrouped`).
     """
-    held, n = [], 0
-    for part in parts:
-        while len(part):
-            taken = part.iloc[:size - n]
-            held.append(taken)
-            n += len(taken)
-            part = part.iloc[len(taken):]
-            if n == size:
-                yield pd.concat(held)
-                held, n = [], 0
-    if held:
-        yield pd.concat(held)
+    return regrouped(parts, size, pd.concat)
 
 
 def _context(text: str, start: int, end: int, words: int) -> tuple[str, str, str]:

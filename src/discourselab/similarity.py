@@ -395,9 +395,9 @@ def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.
     codes, counts = np.frombuffer(codes, dtype=np.int32), np.frombuffer(counts, dtype=np.int32)
     table = np.zeros((len(names), len(top)), dtype=np.int64)
     for start in range(0, len(codes), block):
-        found = column[codes[start:start + block]]
-        at = np.flatnonzero(found >= 0)  # the entries of the top words
-        table[np.searchsorted(ends, start + at, side="right"), found[at]] = counts[start + at]
+        columns = column[codes[start:start + block]]
+        at = np.flatnonzero(columns >= 0)  # the entries of the top words
+        table[np.searchsorted(ends, start + at, side="right"), columns[at]] = counts[start + at]
     rel = table / np.asarray(lengths, dtype=np.int64)[:, None]
     sd = rel.std(axis=0, ddof=1)
     return names, (rel - rel.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
