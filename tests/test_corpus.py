@@ -212,6 +212,23 @@ def test_paragraph_parts_of_a_reading_are_the_whole_table_cut_into_pieces(mini_m
         pd.testing.assert_frame_equal(reading.corpus(whole._store).pieces, whole.pieces)
 
 
+def test_a_reading_ends_a_part_at_the_piece_whose_texts_reach_the_characters(mini_manifest, monkeypatch):
+    import discourselab.corpus as corpus_module
+
+    whole = load_corpus(mini_manifest)
+    lengths = whole.paragraphs.groupby("doc_id", sort=False)["text"].apply(lambda t: t.str.len().sum())
+    budget = int(lengths.iloc[0]) + 1  # the first piece alone falls short of it
+    monkeypatch.setattr(corpus_module, "PART_CHARACTERS", budget)
+    reading = corpus_module._Reading(mini_manifest, whole.files[1], part_rows=10_000)
+    parts = list(reading.parts())
+    pd.testing.assert_frame_equal(pd.concat(parts), whole.paragraphs)
+    assert len(parts) > 1 and reading.sizes == tuple(len(p) for p in parts)
+    for part in parts[:-1]:  # whole pieces; each part's texts reach the budget only with its last piece
+        last = part["doc_id"].iloc[-1]
+        assert part["text"].str.len().sum() >= budget > part.loc[part["doc_id"] != last, "text"].str.len().sum()
+        assert (whole.paragraphs["doc_id"] == last).sum() == (part["doc_id"] == last).sum()
+
+
 def test_a_reading_yields_a_part_before_it_reads_the_later_files(mini_manifest, monkeypatch):
     import discourselab.corpus as corpus_module
 

@@ -277,15 +277,76 @@ def test_keywords_in_context_reads_the_paragraphs_as_it_goes(seed, monkeypatch):
     assert all(n == 5 for _, n in analysed[:-1]) and 0 < analysed[-1][1] <= 5
 
 
-def test_chunked_gives_the_slices_of_the_joined_parts():
-    whole = pd.DataFrame({"x": range(9), "y": list("abcdefghi")}, index=range(100, 109))
+def test_paragraph_chunks_give_the_slices_of_the_joined_parts():
+    whole = pd.DataFrame({"x": range(9), "text": list("abcdefghi")}, index=range(100, 109))
     parts = [whole.iloc[:3], whole.iloc[3:3], whole.iloc[3:7], whole.iloc[7:]]
     for size in (1, 2, 3, 4, 9, 20):
-        chunks = list(context._chunked(iter(parts), size))
+        chunks = list(text.paragraph_chunks(iter(parts), size))
         assert [len(c) for c in chunks] == [len(whole.iloc[i:i + size]) for i in range(0, len(whole), size)]
         for i, chunk in enumerate(chunks):
             pd.testing.assert_frame_equal(chunk, whole.iloc[i * size:(i + 1) * size])
-    assert list(context._chunked(iter([]), 3)) == [] and list(context._chunked(iter([whole.iloc[:0]]), 3)) == []
+    assert list(text.paragraph_chunks(iter([]), 3)) == []
+    assert list(text.paragraph_chunks(iter([whole.iloc[:0]]), 3)) == []
+
+
+def test_paragraph_chunks_end_before_the_text_that_takes_them_past_the_characters(monkeypatch):
+    monkeypatch.setattr(text, "CHUNK_CHARACTERS", 10)
+    lengths = [4, 4, 4, 12, 1, 5, 5, 10, 3]
+    whole = pd.DataFrame({"text": ["x" * n for n in lengths]})
+    expected = [[4, 4], [4], [12], [1, 5], [5], [10], [3]]  # a text longer than the budget: a chunk alone
+    for cuts in ([9], [1, 8], [3, 1, 5], [2, 0, 2, 2, 3], [1] * 9):
+        starts = np.cumsum([0, *cuts])
+        parts = [whole.iloc[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        chunks = list(text.paragraph_chunks(iter(parts), 20))
+        assert [c["text"].str.len().tolist() for c in chunks] == expected, cuts
+        pd.testing.assert_frame_equal(pd.concat(chunks), whole)
+    # the number of rows still bounds them
+    assert [len(c) for c in text.paragraph_chunks([whole], 1)] == [1] * 9
+    assert [c["text"].str.len().tolist() for c in text.paragraph_chunks([whole], 2)] == [
+        [4, 4], [4], [12], [1, 5], [5], [10], [3]]
+
+
+def test_batched_bounds_the_items_and_their_weight():
+    from discourselab.chunks import batched
+
+    items = ["aaaa", "bb", "cccccccc", "d", "", "eeeeeeeeeeee", "ff"]
+    assert list(batched(items, 3, 100)) == [items[:3], items[3:6], items[6:]]
+    assert list(batched(items, 10, 8)) == [["aaaa", "bb"], ["cccccccc"], ["d", ""], ["eeeeeeeeeeee"], ["ff"]]
+    assert list(batched(iter(items), 10, 8, weight=lambda item: 1)) == [items]  # weighed by the function given
+    assert list(batched([], 3, 8)) == []
+
+
+def test_counts_tokens_and_concordances_do_not_depend_on_the_characters_per_chunk(seed, monkeypatch):
+    corpus, pipe, tokens, counts = seed
+    pairs = pipe.count_table(corpus.paragraphs)[1]
+    lines, near = keywords_in_context(corpus.paragraphs, corpus.pieces, ["community", "masses"], pipe, counts,
+                                      window=3)
+    matrix, vocabulary = pipe.count_texts(corpus.paragraphs["text"].tolist())
+    by_label = pipe.count_by(zip(corpus.paragraphs["doc_id"], corpus.paragraphs["text"]))
+    sizes = []
+    chunk_table = TextPipeline._count_chunk
+    monkeypatch.setattr(TextPipeline, "_count_chunk",
+                        lambda self, rows, *a: sizes.append(rows["text"].str.len().sum()) or chunk_table(self, rows, *a))
+    monkeypatch.setattr(text, "CHUNK_CHARACTERS", 500)  # seed paragraphs are up to about 2,000 characters
+    fresh = TextPipeline()
+    made, made_pairs = fresh.count_table(corpus.paragraphs)
+    assert len(sizes) > 20 and max(sizes) > 500  # many chunks, some of one long paragraph alone
+    pd.testing.assert_frame_equal(made, counts)
+    pd.testing.assert_frame_equal(made_pairs, pairs)
+    pd.testing.assert_frame_equal(TextPipeline().token_table(corpus.paragraphs), tokens)
+    again, again_near = keywords_in_context(corpus.paragraphs, corpus.pieces, ["community", "masses"], pipe, counts,
+                                            window=3)
+    pd.testing.assert_frame_equal(again, lines)
+    pd.testing.assert_frame_equal(again_near, near)
+    encoded = []
+    encode = TextPipeline._encode
+    monkeypatch.setattr(TextPipeline, "_encode", lambda self, texts: encoded.append(len(texts)) or encode(self, texts))
+    again_matrix, again_vocabulary = TextPipeline().count_texts(corpus.paragraphs["text"].tolist())
+    assert len(encoded) > 20 and sum(encoded) == len(corpus.paragraphs)  # in batches of at most 500 characters
+    assert (again_matrix != matrix).nnz == 0 and list(again_vocabulary) == list(vocabulary)
+    again_by = TextPipeline().count_by(zip(corpus.paragraphs["doc_id"], corpus.paragraphs["text"]))
+    assert (again_by[0] != by_label[0]).nnz == 0 and list(again_by[1]) == list(by_label[1])
+    assert list(again_by[2]) == list(by_label[2])
 
 
 def test_count_table_pauses_the_garbage_collector_while_it_learns_tokens(seed):
@@ -331,21 +392,32 @@ def test_count_table_of_parts_is_that_of_the_whole_table(seed):
     assert [len(p) for p in parts] == [12, 14, 12, 15, 5]  # whole pieces (of 7, 5, 5, 2, 1, 6, 5, 7, 7, 8, 5 paragraphs)
     totals = []
 
-    def progress(chunks, total):
-        totals.append(total)
-        return chunks
+    done = []
+
+    class Bar:
+        def __init__(self, total):
+            totals.append(total)
+
+        def update(self, n):
+            done.append(n)
+
+        def close(self):
+            done.append("closed")
+
+    progress = Bar
 
     table, pairs = TextPipeline().count_table(iter(parts), chunk=7, progress=progress)  # parts one after another
     pd.testing.assert_frame_equal(table, counts)
     pd.testing.assert_frame_equal(pairs, pipe.count_table(corpus.paragraphs)[1])
     pd.testing.assert_frame_equal(TextPipeline().token_table(iter(parts), chunk=7), tokens)
     assert totals == [None]  # parts of unknown sizes: no total
+    assert done[-1] == "closed" and sum(done[:-1]) == len(corpus.paragraphs) and max(done[:-1]) <= 7
 
     class Sized(list):
         sizes = [len(p) for p in parts]
 
     TextPipeline().count_table(Sized(parts), chunk=7, progress=progress)
-    assert totals[-1] == sum(-(-len(p) // 7) for p in parts)  # chunks never span two parts
+    assert totals[-1] == len(corpus.paragraphs)  # the bar counts paragraphs
 
 
 def test_parts_read_twice_are_held_only_when_they_can_be_read_once():

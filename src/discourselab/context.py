@@ -13,11 +13,10 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .chunks import regrouped
 from .frequency import group_of, row_group_codes, sum_by_key
 from .keyness import log_likelihood
 from .progress import bar
-from .text import TextPipeline, rereadable, table_parts
+from .text import TextPipeline, paragraph_chunks, rereadable, table_parts
 
 CONCORDANCE_COLUMNS = ["doc_id", "author", "paragraph_id", "left", "keyword", "right"]
 #: Rows of a count table that :func:`collocates` sums at a time.
@@ -59,15 +58,6 @@ def _query_rows(counts, paragraphs, queries, pipeline: TextPipeline) -> Iterator
 
     for part in table_parts(paragraphs):
         yield part[[p in found or written(text) for p, text in zip(part["paragraph_id"], part["text"])]]
-
-
-def _chunked(parts: Iterable[pd.DataFrame], size: int) -> Iterator[pd.DataFrame]:
-    """The rows of ``parts``, one part after another, as tables of ``size`` rows (the last one may be shorter).
-
-    The same tables as slices of ``size`` rows of the parts joined, but only
-    one table's rows are held at a time (:func:`~discourselab.chunks.regrouped`).
-    """
-    return regrouped(parts, size, pd.concat)
 
 
 def _context(text: str, start: int, end: int, words: int) -> tuple[str, str, str]:
@@ -252,11 +242,13 @@ def _scored(near: pd.DataFrame, sizes: pd.DataFrame, group_totals: tuple[pd.Seri
 def keywords_in_context(paragraphs: pd.DataFrame, pieces: pd.DataFrame, queries, pipeline: TextPipeline,
                         counts, *, by: str = "role", window: int = 5, min_count: int = 2,
                         words: int = 8, chunk: int = 2000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`concordance` and :func:`collocates` of several queries in one pass, ``chunk`` paragraphs at a time.
+    """:func:`concordance` and :func:`collocates` of several queries in one pass, a chunk of paragraphs at a time.
 
     Only the paragraphs that hold a query (:func:`query_paragraphs`) are
-    analysed, and only one chunk's token table is held at a time, so the
-    tokens held do not grow with the corpus. The tables are those of the two
+    analysed, at most ``chunk`` of them and ``CHUNK_CHARACTERS`` of text at a
+    time (:func:`~discourselab.text.paragraph_chunks`), and only one chunk's
+    token table is held at a time, so the tokens held grow neither with the
+    corpus nor with the length of its paragraphs. The tables are those of the two
     functions on the whole token table, query after query.
 
     Parameters
@@ -321,7 +313,7 @@ def keyword_parts(paragraphs, pieces: pd.DataFrame, queries, pipeline: TextPipel
     near: dict[str, pd.DataFrame] = {}  # window counts summed over the chunks so far
     sizes: dict[str, pd.DataFrame] = {}
     # the paragraphs with a query as they are found, never all at once: at 31M words 48,640 paragraphs (53 MB)
-    for part in bar(_chunked(_query_rows(counts, paragraphs, queries, pipeline), chunk),
+    for part in bar(paragraph_chunks(_query_rows(counts, paragraphs, queries, pipeline), chunk),
                     desc="concordances", unit="chunk"):
         tokens = pipeline.token_table(part)
         for query in queries:

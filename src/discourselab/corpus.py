@@ -53,6 +53,9 @@ REASON_BLANK = "blank line"
 REASON_OUTSIDE = "outside every piece's start and end markers"
 #: Paragraphs per part of a paragraph table, at least (a part holds whole pieces; see :func:`part_sizes`).
 PART_ROWS = 16384
+#: Characters of text after which a part of a parsed corpus's paragraph table ends (at the end of a
+#: piece) even before ``PART_ROWS`` rows: a part read holds about this much text, however long its paragraphs.
+PART_CHARACTERS = 1 << 23
 
 
 class _Store:
@@ -146,10 +149,11 @@ class Parts:
 class ParagraphParts(Parts):
     """A corpus's paragraph table a part at a time (see :meth:`Corpus.paragraph_parts`).
 
-    Each part holds whole pieces, in corpus order; iterating reads each part
-    when it is reached and lets it go after (unless the corpus holds its
-    paragraphs), so a pass over the texts holds one part's. ``sizes`` gives
-    the rows of each part. It can be iterated more than once.
+    Each part holds whole pieces, in corpus order: at least ``PART_ROWS``
+    rows, but the last, or fewer where its texts reach ``PART_CHARACTERS``.
+    Iterating reads each part when it is reached and lets it go after (unless
+    the corpus holds its paragraphs), so a pass over the texts holds one
+    part's. ``sizes`` gives the rows of each part. It can be iterated more than once.
     """
 
     def __init__(self, store: _Store):
@@ -230,7 +234,7 @@ class Corpus:
         return self._store.get("audit")
 
     def paragraph_parts(self) -> ParagraphParts:
-        """The rows of :attr:`paragraphs` a part of whole pieces at a time (at least ``PART_ROWS`` rows each, but the last).
+        """The rows of :attr:`paragraphs` a part of whole pieces at a time (see :class:`ParagraphParts`).
 
         Read from the cache one part at a time when the corpus does not hold
         its paragraphs, so that a pass over the texts (counting terms, a
@@ -576,7 +580,7 @@ class _Reading:
     (each file's checks and errors when it is first reached, so in order of
     first mention) and yields the paragraphs in parts of whole pieces, each
     of at least ``PART_ROWS`` rows but the last, as :func:`part_sizes` cuts
-    them. It holds one file's lines and one part's paragraphs at a time, with
+    them, or of fewer where its pieces' texts reach ``PART_CHARACTERS``. It holds one file's lines and one part's paragraphs at a time, with
     each piece's size and the audit's rows (as columns), so a corpus can be
     parsed into the cache without holding its texts. A file whose pieces the
     manifest does not name together is read again for each run of them.
@@ -599,15 +603,17 @@ class _Reading:
         files = {rec.doc_id: path for path, rows in rows_by_file.items() for rec, _ in rows}
         piece_names = _piece_names(self.manifest)
         pending: list[dict] = []
+        characters = 0  # of the pending paragraphs' texts
         for path, doc_ids in itertools.groupby(self.manifest["doc_id"], key=files.__getitem__):
             by_piece = self._read(path, rows_by_file[path], piece_names)
             for doc_id in doc_ids:
                 paragraphs = by_piece[doc_id]
                 self.piece_sizes[doc_id] = (len(paragraphs), sum(count_words(p["text"]) for p in paragraphs))
                 pending += paragraphs
-                if len(pending) >= self.part_rows:
+                characters += sum(len(p["text"]) for p in paragraphs)
+                if len(pending) >= self.part_rows or characters >= PART_CHARACTERS:
                     yield self._part(pending)
-                    pending = []
+                    pending, characters = [], 0
         if pending:
             yield self._part(pending)
 

@@ -62,7 +62,7 @@ class Study:
         """
         def build() -> pd.DataFrame:
             return self.pipeline.token_table(
-                self.corpus.paragraph_parts(), progress=lambda chunks, total: bar(chunks, total=total, desc="tokens", unit="chunk"))
+                self.corpus.paragraph_parts(), progress=lambda total: bar(total=total, desc="tokens", unit="paragraph"))
 
         return cached_table("tokens", self.key, build)
 
@@ -111,7 +111,7 @@ class Study:
         """
         parts, pairs = self.pipeline.count_parts(
             self.corpus.paragraph_parts(), COUNT_PART_ROWS,
-            progress=lambda chunks, total: bar(chunks, total=total, desc="counting", unit="chunk"))
+            progress=lambda total: bar(total=total, desc="counting", unit="paragraph"))
         self.__dict__["pairs"] = pairs
         if keep or cache_dir() is None:
             parts = self._held = list(parts)

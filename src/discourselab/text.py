@@ -39,6 +39,7 @@ from scipy.sparse import csr_matrix
 from . import config
 from .bytetokens import KEY_BYTES, KeyTable, ascii_spans, packed
 from .cache import cache_dir
+from .chunks import batched, regrouped
 from .errors import CorpusError
 from .memory import gc_paused
 
@@ -168,8 +169,12 @@ _LEMMATIZER = simplemma.Lemmatizer(cache_max_size=0)
 #: count_texts uses several processes only from this many texts.
 PARALLEL_TEXTS = 2000
 
-#: count_texts encodes this many texts at a time.
+#: count_texts encodes this many texts at a time, at most.
 CHUNK_TEXTS = 2000
+
+#: Characters of text that a chunk of texts (or paragraphs) holds at most, but for a longer text alone:
+#: the tokens held while a chunk is analysed grow with its text, not with its number of texts.
+CHUNK_CHARACTERS = 1 << 20
 
 #: Codes a categorical's remapping rewrites at a time when it works in place.
 REMAP_ROWS = 1 << 20
@@ -634,7 +639,8 @@ class TextPipeline:
     def token_table(self, paragraphs, *, progress=None, chunk: int = 2000) -> pd.DataFrame:
         """One row per token of every paragraph.
 
-        Built ``chunk`` paragraphs at a time into compact columns: integers as
+        Built a chunk of paragraphs at a time (at most ``chunk``, see
+        :func:`paragraph_chunks`) into compact columns: integers as
         int32, and the four string columns as categoricals (an int32 code per
         token, each distinct string stored once, categories in sorted order),
         so no Python object is held per token.
@@ -644,7 +650,7 @@ class TextPipeline:
         paragraphs : DataFrame or iterable of DataFrame
             As for :meth:`count_table`.
         progress : callable, optional
-            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar).
+            As for :meth:`count_table`.
 
         Returns
         -------
@@ -672,8 +678,9 @@ class TextPipeline:
         The token table summed by paragraph and term: every analysis that needs
         only counts (frequencies, dispersion, keyness, TF-IDF, similarity,
         topics on paragraphs) gets the same numbers from it. Only one chunk's
-        tokens are held at a time, so memory grows with the paragraphs' distinct
-        terms, not with every token (about 8 bytes a token, against 28 for the token table).
+        tokens are held at a time (at most ``chunk`` paragraphs and
+        ``CHUNK_CHARACTERS`` of text, see :func:`paragraph_chunks`), so memory
+        grows with the paragraphs' distinct terms, not with every token.
         The tokens come from :meth:`_encode`, which gives what :meth:`counted`
         gives, for a chunk of paragraphs at once, as arrays: on the 1x benchmark
         corpus (2M words) 1.5 s instead of 2.9 s, without the glossary.
@@ -688,8 +695,9 @@ class TextPipeline:
             texts are read a part at a time and never held all at once (at 31M
             words, 318 MB of them).
         progress : callable, optional
-            Wraps an iterable of chunks, given ``total`` (e.g. a tqdm bar; None
-            when the parts do not say their ``sizes``).
+            Given the number of paragraphs (None when the parts do not say their
+            ``sizes``), gives a bar (e.g. a tqdm bar) that is moved on by
+            ``update(n)`` as chunks of ``n`` paragraphs are done, and closed.
 
         Returns
         -------
@@ -777,32 +785,38 @@ class TextPipeline:
         return parts(), pairs
 
     def _token_chunks(self, paragraphs, codes: dict, progress, chunk: int, make=None):
-        """The token table's columns as int32 arrays, ``chunk`` paragraphs at a time (of a table, or of each of its parts).
+        """The token table's columns as int32 arrays, a chunk of paragraphs at a time (:func:`paragraph_chunks`).
 
         ``codes`` is filled with each string column's codes (first-seen order;
         a missing term is -1), shared by all the chunks. ``make`` makes a
         chunk's arrays (default :meth:`_token_chunk`; :meth:`_count_chunk`
-        makes only those the count table needs).
+        makes only those the count table needs). ``progress`` is given the
+        number of paragraphs (None when the parts do not say their ``sizes``)
+        and gives a bar that is moved on by each chunk's paragraphs.
         """
         make = make or self._token_chunk
         parts = table_parts(paragraphs)
         sizes = [len(part) for part in parts] if isinstance(parts, list) else getattr(parts, "sizes", None)
 
-        def chunks():
+        def columns():
             for part in parts:
                 rows = part[["doc_id", "paragraph_id", "text"]]
                 del part  # the part goes with its rows, before the next is read
-                for start in range(0, len(rows), chunk):
-                    yield rows.iloc[start:start + chunk]
+                yield rows
+                del rows
 
-        each = chunks()
-        if progress is not None:
-            each = progress(each, total=None if sizes is None else sum(-(-size // chunk) for size in sizes))
+        ticks = progress(None if sizes is None else sum(sizes)) if progress is not None else None
         position: dict[str, int] = {}
         codes.update({c: {} for c in _STRING_COLUMNS})
         codes["term"][None] = -1  # stop words and numbers: missing
-        for rows in each:
-            yield make(rows, position, codes)
+        try:
+            for rows in paragraph_chunks(columns(), chunk):
+                yield make(rows, position, codes)
+                if ticks is not None:
+                    ticks.update(len(rows))
+        finally:
+            if ticks is not None:
+                ticks.close()
 
     def _token_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
@@ -864,7 +878,8 @@ class TextPipeline:
         """Term counts of each text, streamed: no token is kept once counted.
 
         The counts of scikit-learn's ``CountVectorizer(analyzer=pipeline.terms)``,
-        by the arrays' path of :meth:`count_table`, ``CHUNK_TEXTS`` texts at a time.
+        by the arrays' path of :meth:`count_table`, ``CHUNK_TEXTS`` texts (and at most
+        ``CHUNK_CHARACTERS`` of text) at a time.
 
         Parameters
         ----------
@@ -900,7 +915,7 @@ class TextPipeline:
             return vstack(remapped, format="csr"), vocabulary
         stream = iter(progress(texts) if progress else texts)
         parts = []
-        for chunk in iter(lambda: list(islice(stream, CHUNK_TEXTS)), []):
+        for chunk in batched(stream, CHUNK_TEXTS, CHUNK_CHARACTERS):
             term, _, text = self._encode(chunk)
             counted = term >= 0
             part = csr_matrix((np.ones(int(counted.sum()), dtype=np.int64), (text[counted], term[counted])),
@@ -918,7 +933,7 @@ class TextPipeline:
     def count_by(self, labelled_texts, *, n_jobs: int = 1, batch: int = 2000, progress=None):
         """Term counts per label, streamed: memory grows with labels x vocabulary, not with the texts.
 
-        For corpora too large to hold: the texts are read ``batch`` at a time
+        For corpora too large to hold: the texts are read a batch at a time
         from any iterable (such as :func:`discourselab.corpus.iter_paragraphs`),
         counted into one ``collections.Counter`` per label and let go.
 
@@ -931,7 +946,8 @@ class TextPipeline:
             worker processes, with at most two batches per worker waiting, so
             the stream is never read far ahead. The counts are the same.
         batch : int
-            Texts per batch.
+            Texts per batch, at most (a batch also ends before ``CHUNK_CHARACTERS``
+            of text, unless it is one text).
         progress : callable, optional
             Wraps the iterable of labelled texts (e.g. a tqdm bar).
 
@@ -944,7 +960,7 @@ class TextPipeline:
         from collections import deque
 
         stream = iter(progress(labelled_texts) if progress else labelled_texts)
-        batches = iter(lambda: list(islice(stream, batch)), [])
+        batches = batched(stream, batch, CHUNK_CHARACTERS, weight=lambda pair: len(pair[1]))
         totals: dict = {}
 
         def add(counted: dict) -> None:
@@ -1210,6 +1226,16 @@ def _remapped(codes: np.ndarray, rank: np.ndarray, dtype: pd.CategoricalDtype) -
     for start in range(0, len(codes), REMAP_ROWS):
         codes[start:start + REMAP_ROWS] = rank[codes[start:start + REMAP_ROWS]]
     return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def paragraph_chunks(parts, size: int) -> Iterator[pd.DataFrame]:
+    """The rows of paragraph tables, one after another, in chunks of at most ``size`` rows and ``CHUNK_CHARACTERS`` of text.
+
+    A chunk may hold the ends of two parts (:func:`~discourselab.chunks.regrouped`);
+    a paragraph longer than ``CHUNK_CHARACTERS`` is a chunk alone.
+    """
+    return regrouped(table_parts(parts), size, lambda held: held[0] if len(held) == 1 else pd.concat(held),
+                     weights=lambda table: table["text"].str.len(), budget=CHUNK_CHARACTERS)
 
 
 def table_parts(table) -> Iterable[pd.DataFrame]:
