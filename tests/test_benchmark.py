@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from conftest import PROJECT
+from discourselab.corpus import load_corpus
 
 
 def load_benchmark():
@@ -29,7 +30,7 @@ def test_peak_memory_is_measured_even_for_an_instant_step():
 
 def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     bench = load_benchmark()
-    assert bench.main(["--docs", "3", "--scales", "1", "2", "--run-scales", "1", "--no-rerun", "--repeats", "2",
+    assert bench.main(["--docs", "3", "--scales", "1", "2", "--run-scales", "--longer-scales", "2", "--repeats", "2",
                        "--out", str(tmp_path)]) == 0
     with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -39,13 +40,20 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     assert "; fastest of 2 runs (" in detail[("scikit-learn CountVectorizer", "1")]
     assert "fastest of" not in detail[("NLTK word_tokenize + FreqDist", "1")]
     assert ("discourselab text processing", "2") in steps and ("scikit-learn CountVectorizer", "1") in steps
-    assert ("discourselab run (first run, empty cache)", "1") in steps
+    assert ("discourselab run (first run, empty cache, each paragraph 2 times as long)", "2") in steps
+    assert not any(step.startswith("discourselab run (rerun") for step, _ in steps)  # none with the longer paragraphs
     assert all(float(r["seconds"]) >= 0 and float(r["peak_mb"]) > 0 for r in rows)
     run = next(r for r in rows if r["step"].startswith("discourselab run"))
     assert float(run["seconds"]) > 1 and "; peak memory " in run["detail"]
     manifest = (tmp_path / "corpus-2x" / "corpus.csv").read_text(encoding="utf-8").splitlines()
     assert len(manifest) == 1 + 6  # three addresses, twice
-    assert (tmp_path / "run-1x" / "tables" / "keyness.csv").is_file()
+    # the same paragraphs, each its text twice over: twice the words
+    assert (tmp_path / "run-1x-longer-2x" / "tables" / "keyness.csv").is_file()
+    once = load_corpus(tmp_path / "corpus-1x" / "corpus.csv")
+    longer = load_corpus(tmp_path / "corpus-1x-longer-2x" / "corpus.csv")
+    assert len(longer.paragraphs) == len(once.paragraphs) > 20
+    assert (longer.paragraphs["text"] == once.paragraphs["text"] + " " + once.paragraphs["text"]).all()
+    assert int(run["words"]) == 2 * once.pieces["words"].sum()
     assert ("discourselab count, streamed from the files", "2") in steps
     # the 2x corpus repeats the 1x one: every streamed count doubles
     once, twice = (pd.read_csv(tmp_path / f"counts-{n}x.csv").set_index(["group", "term"]) for n in (1, 2))
