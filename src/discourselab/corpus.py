@@ -580,7 +580,8 @@ class _Reading:
     (each file's checks and errors when it is first reached, so in order of
     first mention) and yields the paragraphs in parts of whole pieces, each
     of at least ``PART_ROWS`` rows but the last, as :func:`part_sizes` cuts
-    them, or of fewer where its pieces' texts reach ``PART_CHARACTERS``. It holds one file's lines and one part's paragraphs at a time, with
+    them, or of fewer where its pieces' texts reach ``PART_CHARACTERS``. It
+    holds one file's lines and one part's paragraphs at a time, with
     each piece's size and the audit's rows (as columns), so a corpus can be
     parsed into the cache without holding its texts. A file whose pieces the
     manifest does not name together is read again for each run of them.

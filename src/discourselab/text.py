@@ -798,19 +798,18 @@ class TextPipeline:
         parts = table_parts(paragraphs)
         sizes = [len(part) for part in parts] if isinstance(parts, list) else getattr(parts, "sizes", None)
 
-        def columns():
+        def texts():
             for part in parts:
                 rows = part[["doc_id", "paragraph_id", "text"]]
-                del part  # the part goes with its rows, before the next is read
+                del part  # the part's other columns go, before the next part is read
                 yield rows
-                del rows
 
         ticks = progress(None if sizes is None else sum(sizes)) if progress is not None else None
         position: dict[str, int] = {}
         codes.update({c: {} for c in _STRING_COLUMNS})
         codes["term"][None] = -1  # stop words and numbers: missing
         try:
-            for rows in paragraph_chunks(columns(), chunk):
+            for rows in paragraph_chunks(texts(), chunk):
                 yield make(rows, position, codes)
                 if ticks is not None:
                     ticks.update(len(rows))
