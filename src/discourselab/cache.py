@@ -247,8 +247,7 @@ def store_array(kind: str, key: str, values, part: int | None = None) -> None:
             yield chunk
 
     def parts() -> Iterator:
-        # a part within one chunk is a slice of it, not a copy
-        yield from regrouped(checked(), part, lambda held: held[0] if len(held) == 1 else np.concatenate(held))
+        yield from regrouped(checked(), part, np.concatenate)  # a part within one chunk: a slice of it, not a copy
         header["dtype"] = header["dtype"] or np.dtype(float).str  # no chunk: an empty float array
         yield header
 

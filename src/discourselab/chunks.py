@@ -12,8 +12,9 @@ def regrouped(pieces: Iterable, size: int, join: Callable[[list], object], *,
     """The rows of ``pieces``, one piece after another, as pieces of ``size`` rows (the last one may be shorter).
 
     ``pieces`` are tables (cut by ``iloc``) or arrays (cut by slicing);
-    ``join`` makes one piece of a list of consecutive cuts (``pd.concat``,
-    ``np.concatenate``). The same pieces as slices of ``size`` rows of all of
+    ``join`` makes one piece of a list of two or more consecutive cuts
+    (``pd.concat``, ``np.concatenate``); a piece within one of ``pieces`` is
+    its cut, not a copy. The same pieces as slices of ``size`` rows of all of
     them joined, but only one piece's rows are held at a time.
 
     With ``weights`` (a piece's rows' weights, e.g. the lengths of a table's
@@ -37,10 +38,10 @@ def regrouped(pieces: Iterable, size: int, join: Callable[[list], object], *,
                 held.append(rows[at:at + take])
                 n, at = n + take, at + take
             if n == size or at < end:  # full: by its rows, or by its weight (the next row does not fit)
-                yield join(held)
+                yield held[0] if len(held) == 1 else join(held)
                 held, n, load = [], 0, 0
     if held:
-        yield join(held)
+        yield held[0] if len(held) == 1 else join(held)
 
 
 def batched(items: Iterable, size: int, budget: int, weight: Callable[[object], int] = len) -> Iterator[list]:

@@ -804,18 +804,16 @@ class TextPipeline:
                 del part  # the part's other columns go, before the next part is read
                 yield rows
 
-        ticks = progress(None if sizes is None else sum(sizes)) if progress is not None else None
+        ticks = (progress or _no_bar)(None if sizes is None else sum(sizes))
         position: dict[str, int] = {}
         codes.update({c: {} for c in _STRING_COLUMNS})
         codes["term"][None] = -1  # stop words and numbers: missing
         try:
             for rows in paragraph_chunks(texts(), chunk):
                 yield make(rows, position, codes)
-                if ticks is not None:
-                    ticks.update(len(rows))
+                ticks.update(len(rows))
         finally:
-            if ticks is not None:
-                ticks.close()
+            ticks.close()
 
     def _token_chunk(self, rows: pd.DataFrame, position: dict, codes: dict) -> dict[str, np.ndarray]:
         columns: dict[str, list] = {c: [] for c in TOKEN_COLUMNS}
@@ -1227,14 +1225,21 @@ def _remapped(codes: np.ndarray, rank: np.ndarray, dtype: pd.CategoricalDtype) -
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
+def _no_bar(total: int | None):
+    """A progress bar that shows nothing (when no ``progress`` is given)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=True)
+
+
 def paragraph_chunks(parts, size: int) -> Iterator[pd.DataFrame]:
     """The rows of paragraph tables, one after another, in chunks of at most ``size`` rows and ``CHUNK_CHARACTERS`` of text.
 
     A chunk may hold the ends of two parts (:func:`~discourselab.chunks.regrouped`);
     a paragraph longer than ``CHUNK_CHARACTERS`` is a chunk alone.
     """
-    return regrouped(table_parts(parts), size, lambda held: held[0] if len(held) == 1 else pd.concat(held),
-                     weights=lambda table: table["text"].str.len(), budget=CHUNK_CHARACTERS)
+    return regrouped(table_parts(parts), size, pd.concat, weights=lambda table: table["text"].str.len(),
+                     budget=CHUNK_CHARACTERS)
 
 
 def table_parts(table) -> Iterable[pd.DataFrame]:
