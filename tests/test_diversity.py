@@ -3,10 +3,12 @@
 import math
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from discourselab import mattr, measure_diversity
+from discourselab.text import word_tokens
 
 
 def test_mattr_by_hand():
@@ -42,3 +44,28 @@ def test_measure_diversity_columns():
     assert table.loc[0, "ttr"] == pytest.approx(3 / 5)
     assert table.loc[0, "mattr"] == pytest.approx(1.0)
     pd.testing.assert_frame_equal(measure_diversity(zip(pieces["doc_id"], pieces["text"]), window=3), table)
+
+
+def test_mattr_of_codes_is_mattr_of_the_words():
+    # measure_diversity gives mattr the words' codes (any integers, one per word) instead of the strings
+    rng = random.Random(5)
+    for n, window in [(300, 50), (40, 50), (120, 7)]:
+        words = [rng.choice(["a", "b", "people", "city", "the", "order"]) for _ in range(n)]
+        code_of = {w: c for c, w in zip(rng.sample(range(10**6), 6), sorted(set(words)))}
+        codes = np.array([code_of[w] for w in words], dtype=np.int32)
+        assert mattr(codes, window) == mattr(words, window)
+
+
+def test_measure_diversity_is_that_of_the_word_tokens():
+    rng = random.Random(8)
+    vocabulary = ["people's", "City", "district", "sub‑district", "Order", "the", "42", "—", "grass-roots"]
+    texts = [(f"p{i}", " ".join(rng.choice(vocabulary) for _ in range(n))) for i, n in enumerate([0, 3, 60, 500])]
+    table = measure_diversity(texts, window=20).set_index("doc_id")
+    for doc_id, text in texts:
+        words = word_tokens(text)
+        row = table.loc[doc_id]
+        assert (row["tokens"], row["types"], row["short"]) == (len(words), len(set(words)), len(words) <= 20)
+        if words:
+            assert row["ttr"] == len(set(words)) / len(words) and row["mattr"] == mattr(words, 20)
+        else:
+            assert math.isnan(row["ttr"]) and math.isnan(row["mattr"])

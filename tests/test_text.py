@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from discourselab import CorpusError, TextPipeline
-from discourselab.text import Settings, count_words, normalize_typography, word_tokens
+from discourselab.text import Settings, count_words, normalize_typography, word_codes, word_tokens
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,29 @@ def test_typography_folded():
     assert normalize_typography("“people’s” ‘order’ city–district") == "\"people's\" 'order' city district"
     assert word_tokens("“People’s” city–district, sub‑district") == ["people's", "city", "district", "sub-district"]
     assert count_words("It’s 56% of 1,730 — grass-roots") == 3
+
+
+def test_word_codes_are_the_words_numbered_a_slice_at_a_time(monkeypatch):
+    import discourselab.text as text_module
+
+    text = "“People’s” city–district,\nsub‑district  people's CITY\tdistrict ünïcode-words 42 end"
+    slices = []
+    tokens = text_module.word_tokens
+    monkeypatch.setattr(text_module, "word_tokens", lambda part: slices.append(part) or tokens(part))
+    for size in (1, 5, 12, 1000):
+        slices.clear()
+        codes = {}
+        found = word_codes(text, codes, size=size)
+        assert found.dtype == np.int32
+        words = list(codes)  # in the order first seen: a word's code is its place
+        assert [words[c] for c in found] == tokens(text)
+        assert "".join(slices) == text  # every character in one slice
+        for part in slices[:-1]:  # each cut just after the first white space from `size` characters on
+            assert part[-1].isspace() and not any(c.isspace() for c in part[size:-1])
+        assert (len(slices) == 1) == (size == 1000)
+    again = word_codes("district people's new", codes)  # the same dict: the same codes, new words after
+    assert again.tolist() == [codes["district"], codes["people's"], len(codes) - 1]
+    assert word_codes("", {}).tolist() == [] and word_codes("42 --", {}).dtype == np.int32
 
 
 def test_count_words_is_the_word_patterns_count_on_any_text():

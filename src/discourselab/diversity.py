@@ -13,17 +13,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .text import doc_texts, word_tokens
+from .text import doc_texts, word_codes
 
 DEFAULT_WINDOW = 50
 
 
-def mattr(tokens: Sequence[str], window: int = DEFAULT_WINDOW) -> float:
+def mattr(tokens: Sequence[str] | np.ndarray, window: int = DEFAULT_WINDOW) -> float:
     """Moving-average type/token ratio of a token sequence.
 
     Parameters
     ----------
-    tokens : sequence of str
+    tokens : sequence of str, or int array
+        The words, or their codes (e.g. :func:`~discourselab.text.word_codes`:
+        one code per word).
     window : int
         Window length in tokens (Covington and McFall use 500 for long texts;
         50 suits pieces of a few hundred words).
@@ -43,7 +45,8 @@ def mattr(tokens: Sequence[str], window: int = DEFAULT_WINDOW) -> float:
     # the number of windows in which token j is its type's first occurrence:
     # windows starting at s with prev(j) < s <= j and s <= n - window, where
     # prev(j) is the position of the type's occurrence before j (-1 if none).
-    ids = pd.factorize(np.asarray(tokens, dtype=object))[0]
+    codes = isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu"
+    ids = tokens if codes else pd.factorize(np.asarray(tokens, dtype=object))[0]
     order = np.argsort(ids, kind="stable")
     same = ids[order[1:]] == ids[order[:-1]]
     prev = np.full(n, -1, dtype=np.int64)
@@ -73,14 +76,15 @@ def measure_diversity(texts, window: int = DEFAULT_WINDOW) -> pd.DataFrame:
         ``short`` (True where the piece is no longer than the window, so that
         MATTR falls back to the plain TTR).
     """
-    rows = []
+    rows, vocabulary = [], {}  # one code per word, in every piece
     for doc_id, text in doc_texts(texts):
-        tokens = word_tokens(text)
+        tokens = word_codes(text, vocabulary)  # not a string per word
+        types = len(np.unique(tokens))
         rows.append({
             "doc_id": doc_id,
             "tokens": len(tokens),
-            "types": len(set(tokens)),
-            "ttr": len(set(tokens)) / len(tokens) if tokens else float("nan"),
+            "types": types,
+            "ttr": types / len(tokens) if len(tokens) else float("nan"),
             "mattr": mattr(tokens, window),
             "window": window,
             "short": len(tokens) <= window,

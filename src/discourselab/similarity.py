@@ -11,7 +11,6 @@ terms are the terms of every other analysis. Burrows' Delta uses the most freque
 from __future__ import annotations
 
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -25,7 +24,7 @@ from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
 
 from .frequency import group_of, group_terms, plain, row_counts
-from .text import doc_texts, rereadable, table_parts, word_tokens
+from .text import doc_texts, rereadable, table_parts, word_codes
 
 #: grouping_tests uses matrix products from this many pieces on, for columns of at most GEMM_GROUPS groups,
 #: when they cost less than gathering the same-group pairs (GATHER_COST: one pair's cost in multiply-adds,
@@ -361,10 +360,11 @@ def burrows_delta_pairs(texts, mfw: int = 100) -> tuple[list[str], np.ndarray]:
 def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.ndarray]:
     """The pieces' names, and the z-scores of their relative frequencies of the ``mfw`` most frequent word forms.
 
-    One pass over the texts, each tokenized once and counted alone: its
-    word forms' codes (in a vocabulary of the corpus) and counts are kept as
-    two int32 arrays, one entry per word form of each piece (at 3,792 pieces,
-    6.7 million entries, 51 MB), and added to the corpus's totals. The top
+    One pass over the texts, each tokenized once (as codes in a vocabulary of
+    the corpus, :func:`~discourselab.text.word_codes`) and counted alone: its
+    word forms' codes and counts are kept as two int32 arrays, one entry per
+    word form of each piece (at 3,792 pieces, 6.7 million entries, 51 MB),
+    and added to the corpus's totals. The top
     words' entries are then found ``block`` at a time. With scikit-learn's
     ``CountVectorizer``, which built a sparse matrix of every piece's every
     word, Burrows' Delta of those pieces took 175 MB above its input instead
@@ -375,16 +375,16 @@ def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.
     codes, counts, ends, lengths = array("i"), array("i"), [], []
     totals = np.zeros(1 << 12, dtype=np.int64)
     for doc_id, text in doc_texts(texts):
-        found = Counter(word_tokens(text))
+        words = word_codes(text, vocabulary)  # not a string per word
+        own, found = np.unique(words, return_counts=True)
         names.append(doc_id)
-        own = [vocabulary.setdefault(word, len(vocabulary)) for word in found]
         if len(vocabulary) > len(totals):
             totals = np.concatenate([totals, np.zeros(max(len(totals), len(vocabulary) - len(totals)), np.int64)])
-        totals[own] += list(found.values())  # each word once in a piece
-        codes.extend(own)
-        counts.extend(found.values())
+        totals[own] += found  # each word once in a piece
+        codes.frombytes(own.tobytes())
+        counts.frombytes(found.astype(np.int32).tobytes())
         ends.append(len(codes))  # where this piece's entries end
-        lengths.append(found.total())
+        lengths.append(len(words))
     totals, words = totals[:len(vocabulary)], list(vocabulary)
     candidates = np.arange(len(words))
     if len(words) > mfw > 0:  # the words as frequent as the mfw-th or more, then sorted

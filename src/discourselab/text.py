@@ -58,6 +58,7 @@ _PLAIN_TOKEN = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|\d+(?:[.,]\d+)*%?")  # _
 _ASCII_TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*|[0-9]+(?:[.,][0-9]+)*%?", re.ASCII)
 _ASCII_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*", re.ASCII)  # _WORD on lower-case ASCII text
 _SEP = " "
+_SPACE = re.compile(r"\s")
 
 
 def normalize_typography(text: str) -> str:
@@ -1154,6 +1155,24 @@ def doc_texts(texts) -> Iterator[tuple[str, str]]:
 def word_tokens(text: str) -> list[str]:
     """Lower-cased running words of a text (no stop list, no lemmas): for lexical diversity."""
     return [w.lower() for w in _WORD.findall(normalize_typography(text))]
+
+
+def word_codes(text: str, codes: dict, size: int = CHUNK_CHARACTERS) -> np.ndarray:
+    """:func:`word_tokens` of a text as int32 codes, found a slice of about ``size`` characters at a time.
+
+    ``codes`` maps each word to its code; a word new to it gets the next
+    integer, so one dict numbers the words of many texts alike. A slice ends
+    just after a white-space character (no word holds one), so the codes are
+    those of the whole text's words, while only one slice's words are held as
+    strings: a piece of half a million words takes 2 MB instead of about 30 MB.
+    """
+    found, start = [], 0
+    while start < len(text):
+        gap = _SPACE.search(text, start + size) if start + size < len(text) else None
+        stop = gap.end() if gap else len(text)
+        found.append(np.array(_codes(codes, word_tokens(text[start:stop])), dtype=np.int32))
+        start = stop
+    return np.concatenate(found) if found else np.empty(0, dtype=np.int32)
 
 
 def _codes(codes: dict, values) -> list[int]:
