@@ -94,23 +94,50 @@ def test_a_heatmap_of_thousands_of_pieces_shows_block_means(monkeypatch):
     means, _ = plots.block_means(table.to_numpy(), 40, order=np.arange(100), diagonal=False)
     scale = plt.Normalize(np.nanmin(means), np.nanmax(means))
     np.testing.assert_array_equal(stacked, plt.get_cmap("viridis")(scale(means), bytes=True))
-    # the pixels drawn are those of one image of the block means coloured by matplotlib itself (the layout
-    # kept as drawn), in a figure of the size saved and of a small one
-    for dpi in (150, 40):
+    assert_drawn_as_one_image(fig, ax, means, cmap="viridis", norm=scale, interpolation="nearest")
+
+
+def assert_drawn_as_one_image(fig, ax, values, **imshow):
+    """The pixels drawn are those of ``ax.imshow(values, **imshow)`` (the layout kept as drawn), at two sizes."""
+    bands = ax.get_images()
+    for dpi in (150, 40):  # the size saved, and a small one
         fig.set_dpi(dpi)
         fig.canvas.draw()
         fig.set_layout_engine("none")
         fig.canvas.draw()
         drawn = np.asarray(fig.canvas.buffer_rgba()).copy()
-        for band in ax.get_images():
+        for band in bands:
             band.set_visible(False)
-        whole = ax.imshow(means, cmap="viridis", norm=scale, interpolation="nearest")
+        whole = ax.imshow(values, **imshow)
         fig.canvas.draw()
         assert (np.asarray(fig.canvas.buffer_rgba()) == drawn).all()
         whole.remove()
         for band in bands:
             band.set_visible(True)
     plt.close(fig)
+
+
+def test_annotated_heatmaps_are_drawn_as_bands_with_matplotlibs_own_pixels():
+    # coloured as bytes and drawn in bands, so that matplotlib does not scale the values to the page as floats
+    rng = np.random.default_rng(4)
+    groups = [f"group {i}" for i in range(40)]
+    shares = pd.DataFrame([(g, t, s) for g in groups for t, s in zip(range(1, 6), rng.dirichlet(np.ones(5)))],
+                          columns=["group", "topic", "share"])
+    fig = plots.plot_topic_heatmap(shares, {t: f"T{t}" for t in range(1, 6)})
+    ax = fig.axes[0]
+    assert len(ax.get_images()) == plots.IMAGE_BANDS
+    values = shares.pivot(index="group", columns="topic", values="share").to_numpy()
+    assert_drawn_as_one_image(fig, ax, values, cmap="Blues", vmin=0, vmax=values.max(), aspect="auto")
+    rates = pd.DataFrame(rng.random((6, 3)) * 4, index=list("abcdef"), columns=["x", "y", "z"])
+    fig = plots.plot_rates(rates)
+    assert_drawn_as_one_image(fig, fig.axes[0], rates.to_numpy(), cmap="Blues", aspect="auto")
+    names = [f"p{i}" for i in range(12)]
+    square = pd.DataFrame(rng.random((12, 12)), index=names, columns=names)
+    fig = plots.plot_similarity(square, order=names)
+    values = square.to_numpy().copy()
+    np.fill_diagonal(values, np.nan)
+    assert_drawn_as_one_image(fig, fig.axes[0], values, cmap="viridis", vmin=np.nanmin(values),
+                              vmax=np.nanmax(values))
 
 
 def test_many_pieces_give_figures_of_readable_size():

@@ -377,10 +377,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     if len(order) > MAX_LABELLED:
         values, step = block_means(square, MAX_CELLS, order=at, diagonal=False)
         fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
-        image = ScalarMappable(Normalize(np.nanmin(values), np.nanmax(values)), cmap)
-        # coloured here, as bytes: matplotlib would scale the values to the figure's pixels as floats first
-        # (at 948 x 948 blocks, 181 MB traced to save the PNG instead of 96 MB); the pixels are the same
-        _show_in_bands(ax, image.to_rgba(values, bytes=True), IMAGE_BANDS)
+        image = _heatmap(ax, values, cmap, np.nanmin(values), np.nanmax(values))
         ax.set_xticks([])
         ax.set_yticks([])
         cells = f"; each cell the mean of {step} x {step} pairs" if step > 1 else ""
@@ -392,7 +389,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     np.fill_diagonal(values, np.nan)
     size = 0.45 * len(order) + 2.5
     fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")
-    image = ax.imshow(values, cmap=cmap, vmin=np.nanmin(values), vmax=np.nanmax(values))
+    image = _heatmap(ax, values, cmap, np.nanmin(values), np.nanmax(values))
     ax.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), order, fontsize=8)
     if len(order) <= 20:
@@ -411,6 +408,21 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     fig.colorbar(image, ax=ax, shrink=0.7, label=title)
     ax.set_title(title, fontsize=10)
     return fig
+
+
+def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
+    """``ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect=aspect)`` with the same pixels, in less memory.
+
+    The values are coloured here, as bytes, and drawn in bands of rows
+    (:func:`_show_in_bands`): matplotlib would scale them to the figure's
+    pixels as floats first (at 948 x 948 blocks, 181 MB traced to save the PNG
+    instead of 96 MB; for a tall heatmap of 40 groups, about 90 MB). Returns
+    the mapping of values to colours, for a colour bar.
+    """
+    image = ScalarMappable(Normalize(vmin, vmax), cmap)
+    _show_in_bands(ax, image.to_rgba(values, bytes=True), IMAGE_BANDS)
+    ax.set_aspect(aspect)
+    return image
 
 
 def _show_in_bands(ax: plt.Axes, rgba: np.ndarray, bands: int) -> None:
@@ -481,7 +493,7 @@ def plot_rates(rates: pd.DataFrame, *, title: str = "per 1,000 words") -> plt.Fi
     """Annotated heatmap of rates: rows are terms, columns groups (a missing rate is 0)."""
     data = rates.fillna(0.0)
     fig, ax = plt.subplots(figsize=(1.3 * data.shape[1] + 3, 0.4 * data.shape[0] + 1.6), layout="constrained")
-    image = ax.imshow(data.to_numpy(), cmap="Blues", aspect="auto")
+    image = _heatmap(ax, data.to_numpy(), "Blues", data.to_numpy().min(), data.to_numpy().max(), aspect="auto")
     ax.set_xticks(range(data.shape[1]), [wrap(c, 16) for c in data.columns], fontsize=8)
     ax.set_yticks(range(data.shape[0]), data.index, fontsize=8)
     top = data.to_numpy().max() or 1.0
@@ -527,7 +539,7 @@ def plot_topic_heatmap(prevalence: pd.DataFrame, labels: dict[int, str], *, titl
     values = table.to_numpy()
     width = max(6.0, 1.25 * values.shape[1] + 3)
     fig, ax = plt.subplots(figsize=(width, 0.42 * values.shape[0] + 2.4), layout="constrained")
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=max(values.max(), 1e-9), aspect="auto")
+    image = _heatmap(ax, values, "Blues", 0, max(values.max(), 1e-9), aspect="auto")
     ax.set_xticks(range(values.shape[1]), [wrap(labels.get(t, f"T{t}"), 16) for t in table.columns], fontsize=8)
     ax.xaxis.tick_top()
     ax.set_yticks(range(values.shape[0]), table.index, fontsize=8)
