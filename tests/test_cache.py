@@ -425,3 +425,27 @@ def test_a_stored_array_made_again_when_a_part_is_lost(cache_folder, monkeypatch
     monkeypatch.setenv(cache.ENV, "off")
     cache.store_array("demo", "o" * 64, values)  # nothing stored, no error
     assert cache.StoredArray.of("demo", "o" * 64) is None
+
+
+def test_a_table_of_a_few_pieces_frequencies_reads_the_count_parts_up_to_its_last_piece(cache_folder, mini_copy,
+                                                                                         monkeypatch):
+    import discourselab.study as study_module
+    from discourselab.frequency import count_terms
+
+    monkeypatch.setattr(study_module, "COUNT_PART_ROWS", 10)
+    study = open_study(mini_copy)
+    parts = list(study.count_parts())
+    last_part = {doc: i for i, part in enumerate(parts) for doc in part["doc_id"].unique()}
+    read = []
+    reader = cache.cached_part
+    monkeypatch.setattr(cache, "cached_part",
+                        lambda *args: (args[0] == "count-parts" and read.append(args[2])) or reader(*args))
+    tables = []
+    for table in study.frequency_tables(by=["doc_id"], groups_per_table=1):
+        tables.append(table)
+        doc = table["group"].iat[0]
+        assert max(read) == last_part[doc]  # read no further than the part that holds its piece
+        read.clear()
+    assert len(tables) == len(study.pieces) and max(last_part.values()) > 0
+    whole = count_terms(study.counts, study.pieces, "doc_id")
+    pd.testing.assert_frame_equal(pd.concat(tables, ignore_index=True), whole)

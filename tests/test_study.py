@@ -40,6 +40,14 @@ def test_frequency_tables_are_the_count_terms_of_each_level_a_few_groups_at_a_ti
     assert all(part["group"].nunique() <= 2 for part in parts)
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
     pd.testing.assert_frame_equal(study.frequencies(), whole)
+    # and at most so many running words in a table's groups, unless a group alone has more
+    words = study.pieces.set_index("doc_id")["words"]
+    budget = int(words.max()) + 1
+    parts = list(study.frequency_tables(words_per_table=budget))
+    held = [words[part["group"].unique()].sum() for part in parts if part["by"].iat[0] == "doc_id"]
+    assert len(held) > 1 and max(held) <= budget
+    assert all(a + b > budget for a, b in zip(held, held[1:]))  # each table ends only before a group that would not fit
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
 
 
 def test_keyness_table(study):

@@ -15,6 +15,7 @@ from scipy.spatial.distance import squareform
 from . import config
 from .cache import (StoredArray, cache_dir, cached_part, cached_parts, cached_table, digest, parts_stored,
                     store_array, store_object, store_parts, stored_object, stored_parts)
+from .chunks import batched
 from .context import ConcordanceLines, collected, keyword_parts
 from .corpus import Corpus, Parts, check_by, default_by, load_corpus, part_sizes, table_slices
 from .frequency import count_terms, group_of
@@ -29,8 +30,10 @@ from .text import Settings, TextPipeline, join_count_parts
 
 #: Pairs of groups are compared directly only for columns with at most this many groups.
 MAX_PAIR_GROUPS = 6
-#: Groups per table of :meth:`Study.frequency_tables` (pieces are groups of ``doc_id``).
+#: Groups per table of :meth:`Study.frequency_tables` (pieces are groups of ``doc_id``), at most.
 FREQUENCY_GROUPS = 500
+#: Running words of the groups of a table of :meth:`Study.frequency_tables`, at most (a larger group is a table alone).
+FREQUENCY_WORDS = 1 << 22
 #: Rows of the count table per part of :meth:`Study.count_parts`, at least (a part holds whole pieces).
 COUNT_PART_ROWS = 500_000
 
@@ -330,23 +333,31 @@ class Study:
         """
         return pd.concat(list(self.frequency_tables(by)), ignore_index=True)
 
-    def frequency_tables(self, by: list[str] | None = None, groups_per_table: int = FREQUENCY_GROUPS):
-        """The rows of :meth:`frequencies`, in the same order, a table of at most ``groups_per_table`` groups at a time.
+    def frequency_tables(self, by: list[str] | None = None, groups_per_table: int = FREQUENCY_GROUPS,
+                         words_per_table: int = FREQUENCY_WORDS):
+        """The rows of :meth:`frequencies`, in the same order, a table of a few groups at a time.
 
-        Every column of :func:`~discourselab.frequency.count_terms` belongs to
-        one group (its counts, rate and dispersion over its own paragraphs), so
-        a part is counted from its groups' rows of the count table alone. A
-        table of thousands of pieces by their terms (millions of rows) can thus
-        be written or searched without holding all of it (e.g. ``write_table``
-        of this generator). Each part is cached on disk.
+        A table ends before the group that would take it past
+        ``groups_per_table`` groups or ``words_per_table`` running words (the
+        pieces' ``words``), so that its rows (a group's terms) stay about as
+        many whatever the size of the pieces: at 3,792 pieces of 31M words,
+        tables of 500 pieces held up to 1.1 million rows. Every column of
+        :func:`~discourselab.frequency.count_terms` belongs to one group (its
+        counts, rate and dispersion over its own paragraphs), so a part is
+        counted from its groups' rows of the count table alone. A table of
+        thousands of pieces by their terms (millions of rows) can thus be
+        written or searched without holding all of it (e.g. ``write_table`` of
+        this generator). Each part is cached on disk.
         """
         for column in by or ["doc_id", *self.by]:
             labels = group_of(self.pieces, column)
+            words = self.pieces.set_index("doc_id")["words"].groupby(labels).sum()
             names = sorted(set(labels))  # count_terms orders its groups so
-            for start in range(0, max(len(names), 1), groups_per_table):
-                part = names[start:start + groups_per_table] if len(names) > groups_per_table else None
-                yield self._cached("frequencies", {"by": column, "groups": part or "all"},
-                                   lambda column=column, docs=None if part is None else labels.index[labels.isin(part)]:
+            tables = list(batched(names, groups_per_table, words_per_table, weight=words.get)) or [[]]
+            for part in tables:
+                whole = len(tables) == 1
+                yield self._cached("frequencies", {"by": column, "groups": "all" if whole else part},
+                                   lambda column=column, docs=None if whole else labels.index[labels.isin(part)]:
                                    self._frequencies_of(column, docs))
 
     def _frequencies_of(self, column: str, docs) -> pd.DataFrame:
@@ -355,10 +366,14 @@ class Study:
             return count_terms(self.count_parts(), self.pieces, column)
 
         def theirs() -> Iterator[pd.DataFrame]:
+            left = set(docs)
             for part in self.count_parts():
                 rows = part[part["doc_id"].isin(docs)]
                 if len(rows):
                     yield rows
+                    left.difference_update(rows["doc_id"].unique())  # a part holds whole pieces: theirs are read
+                    if not left:  # the parts after it are not read
+                        return
 
         return count_terms(Parts(theirs), self.pieces[self.pieces["doc_id"].isin(docs)], column)
 
