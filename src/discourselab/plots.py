@@ -492,11 +492,12 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
 def plot_rates(rates: pd.DataFrame, *, title: str = "per 1,000 words") -> plt.Figure:
     """Annotated heatmap of rates: rows are terms, columns groups (a missing rate is 0)."""
     data = rates.fillna(0.0)
+    values = data.to_numpy()
     fig, ax = plt.subplots(figsize=(1.3 * data.shape[1] + 3, 0.4 * data.shape[0] + 1.6), layout="constrained")
-    image = _heatmap(ax, data.to_numpy(), "Blues", data.to_numpy().min(), data.to_numpy().max(), aspect="auto")
+    image = _heatmap(ax, values, "Blues", values.min(), values.max(), aspect="auto")
     ax.set_xticks(range(data.shape[1]), [wrap(c, 16) for c in data.columns], fontsize=8)
     ax.set_yticks(range(data.shape[0]), data.index, fontsize=8)
-    top = data.to_numpy().max() or 1.0
+    top = values.max() or 1.0
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             value = data.iat[i, j]

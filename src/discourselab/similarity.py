@@ -364,19 +364,19 @@ def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.
     the corpus, :func:`~discourselab.text.word_codes`) and counted alone: its
     word forms' codes and counts are kept as two int32 arrays, one entry per
     word form of each piece (at 3,792 pieces, 6.7 million entries, 51 MB),
-    and added to the corpus's totals. The top
-    words' entries are then found ``block`` at a time. With scikit-learn's
-    ``CountVectorizer``, which built a sparse matrix of every piece's every
-    word, Burrows' Delta of those pieces took 175 MB above its input instead
-    of 93 MB. Ties in frequency go to the word first in alphabetical order.
+    and added to the corpus's totals. The top words' entries are then found
+    ``block`` at a time. With scikit-learn's ``CountVectorizer``, which built
+    a sparse matrix of every piece's every word, Burrows' Delta of those
+    pieces took 175 MB above its input instead of 93 MB. Ties in frequency go
+    to the word first in alphabetical order.
     """
     names: list[str] = []
     vocabulary: dict[str, int] = {}
     codes, counts, ends, lengths = array("i"), array("i"), [], []
     totals = np.zeros(1 << 12, dtype=np.int64)
     for doc_id, text in doc_texts(texts):
-        words = word_codes(text, vocabulary)  # not a string per word
-        own, found = np.unique(words, return_counts=True)
+        piece = word_codes(text, vocabulary)  # not a string per word
+        own, found = np.unique(piece, return_counts=True)
         names.append(doc_id)
         if len(vocabulary) > len(totals):
             totals = np.concatenate([totals, np.zeros(max(len(totals), len(vocabulary) - len(totals)), np.int64)])
@@ -384,7 +384,7 @@ def _delta_scores(texts, mfw: int, block: int = 1 << 20) -> tuple[list[str], np.
         codes.frombytes(own.tobytes())
         counts.frombytes(found.astype(np.int32).tobytes())
         ends.append(len(codes))  # where this piece's entries end
-        lengths.append(len(words))
+        lengths.append(len(piece))
     totals, words = totals[:len(vocabulary)], list(vocabulary)
     candidates = np.arange(len(words))
     if len(words) > mfw > 0:  # the words as frequent as the mfw-th or more, then sorted
