@@ -69,3 +69,17 @@ def test_measure_diversity_is_that_of_the_word_tokens():
             assert row["ttr"] == len(set(words)) / len(words) and row["mattr"] == mattr(words, 20)
         else:
             assert math.isnan(row["ttr"]) and math.isnan(row["mattr"])
+
+
+def test_mattr_a_block_of_positions_at_a_time_is_mattr(monkeypatch):
+    import discourselab.diversity as diversity
+
+    rng = random.Random(9)
+    for n, window, types in [(200, 50, 30), (120, 7, 200), (300, 5, 4)]:
+        tokens = [str(rng.randrange(types)) for _ in range(n)]
+        ratios = [len(set(tokens[s:s + window])) / window for s in range(n - window + 1)]
+        codes = pd.factorize(pd.Series(tokens))[0].astype(np.int32)
+        for block in (1, 7, 64, 1 << 16):  # a type's last position carried from block to block
+            monkeypatch.setattr(diversity, "MATTR_BLOCK", block)
+            assert mattr(tokens, window) == pytest.approx(sum(ratios) / len(ratios))
+            assert mattr(codes, window) == mattr(tokens, window)

@@ -16,6 +16,8 @@ import pandas as pd
 from .text import doc_texts, word_codes
 
 DEFAULT_WINDOW = 50
+#: Positions of a text that :func:`mattr` works on at a time.
+MATTR_BLOCK = 1 << 16
 
 
 def mattr(tokens: Sequence[str] | np.ndarray, window: int = DEFAULT_WINDOW) -> float:
@@ -25,7 +27,9 @@ def mattr(tokens: Sequence[str] | np.ndarray, window: int = DEFAULT_WINDOW) -> f
     ----------
     tokens : sequence of str, or int array
         The words, or their codes (e.g. :func:`~discourselab.text.word_codes`:
-        one code per word).
+        one non-negative code per word). Codes are read ``MATTR_BLOCK``
+        positions at a time, so that only the codes are held whole (and an
+        array of each word's last position).
     window : int
         Window length in tokens (Covington and McFall use 500 for long texts;
         50 suits pieces of a few hundred words).
@@ -45,16 +49,23 @@ def mattr(tokens: Sequence[str] | np.ndarray, window: int = DEFAULT_WINDOW) -> f
     # the number of windows in which token j is its type's first occurrence:
     # windows starting at s with prev(j) < s <= j and s <= n - window, where
     # prev(j) is the position of the type's occurrence before j (-1 if none).
-    codes = isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu"
+    codes = isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu" and tokens.min() >= 0
     ids = tokens if codes else pd.factorize(np.asarray(tokens, dtype=object))[0]
-    order = np.argsort(ids, kind="stable")
-    same = ids[order[1:]] == ids[order[:-1]]
-    prev = np.full(n, -1, dtype=np.int64)
-    prev[order[1:][same]] = order[:-1][same]
-    position = np.arange(n)
-    first = np.maximum(prev + 1, position - window + 1)
-    last = np.minimum(position, n - window)
-    total = int(np.clip(last - first + 1, 0, None).sum())
+    last = np.full(int(ids.max()) + 1, -1, dtype=np.int64)  # each type's last position so far
+    total = 0
+    for start in range(0, n, MATTR_BLOCK):  # a block of positions at a time: arrays of a block, not of the text
+        block = ids[start:start + MATTR_BLOCK]
+        order = np.argsort(block, kind="stable")  # each type's positions together, in order
+        same = block[order[1:]] == block[order[:-1]]
+        prev = np.empty(len(block), dtype=np.int64)
+        prev[order[1:][same]] = order[:-1][same] + start
+        firsts, lasts = np.append(True, ~same), np.append(~same, True)  # (of each type in the block)
+        prev[order[firsts]] = last[block[order[firsts]]]  # from the blocks before, or -1
+        last[block[order[lasts]]] = order[lasts] + start
+        position = np.arange(start, start + len(block))
+        first = np.maximum(prev + 1, position - window + 1)
+        stop = np.minimum(position, n - window)
+        total += int(np.clip(stop - first + 1, 0, None).sum())
     return total / ((n - window + 1) * window)
 
 
