@@ -83,3 +83,5 @@ def test_mattr_a_block_of_positions_at_a_time_is_mattr(monkeypatch):
             monkeypatch.setattr(diversity, "MATTR_BLOCK", block)
             assert mattr(tokens, window) == pytest.approx(sum(ratios) / len(ratios))
             assert mattr(codes, window) == mattr(tokens, window)
+            # integers that are not small codes (negative, or far apart) are numbered afresh
+            assert mattr(codes.astype(np.int64) * 10**12 - 5, window) == mattr(tokens, window)

@@ -49,8 +49,11 @@ def mattr(tokens: Sequence[str] | np.ndarray, window: int = DEFAULT_WINDOW) -> f
     # the number of windows in which token j is its type's first occurrence:
     # windows starting at s with prev(j) < s <= j and s <= n - window, where
     # prev(j) is the position of the type's occurrence before j (-1 if none).
-    codes = isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu" and tokens.min() >= 0
-    ids = tokens if codes else pd.factorize(np.asarray(tokens, dtype=object))[0]
+    if isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu":
+        small = 0 <= tokens.min() and tokens.max() < max(4 * n, 1 << 20)  # else `last` below would be large
+        ids = tokens if small else pd.factorize(tokens)[0]
+    else:
+        ids = pd.factorize(np.asarray(tokens, dtype=object))[0]
     last = np.full(int(ids.max()) + 1, -1, dtype=np.int64)  # each type's last position so far
     total = 0
     for start in range(0, n, MATTR_BLOCK):  # a block of positions at a time: arrays of a block, not of the text
