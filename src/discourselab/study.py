@@ -354,8 +354,8 @@ class Study:
             words = self.pieces.set_index("doc_id")["words"].groupby(labels).sum()
             names = sorted(set(labels))  # count_terms orders its groups so
             tables = list(batched(names, groups_per_table, words_per_table, weight=words.get)) or [[]]
+            whole = len(tables) == 1
             for part in tables:
-                whole = len(tables) == 1
                 yield self._cached("frequencies", {"by": column, "groups": "all" if whole else part},
                                    lambda column=column, docs=None if whole else labels.index[labels.isin(part)]:
                                    self._frequencies_of(column, docs))
