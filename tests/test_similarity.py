@@ -215,6 +215,24 @@ def test_tfidf_from_tokens_equals_the_vectorizer_on_the_texts(mini_manifest):
     assert np.allclose(matrix.toarray(), expected.toarray())
 
 
+@pytest.mark.parametrize("options", [{}, {"sublinear_tf": False}, {"norm": None, "use_idf": False},
+                                     {"smooth_idf": False, "norm": "l1"}])
+def test_tfidf_from_tokens_is_scikit_learns_fit_transform_of_the_counts(mini_manifest, options):
+    # weighted in place on a float copy of the counts: the very values of TfidfTransformer's fit_transform
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    corpus = load_corpus(mini_manifest)
+    tokens = TextPipeline().token_table(corpus.paragraphs)
+    labels = corpus.pieces.set_index("doc_id")["role"]
+    counts, rows, terms = term_counts(tokens, labels)
+    expected = TfidfTransformer(**{**similarity.TFIDF_DEFAULTS, **options}).fit_transform(counts)
+    matrix, rows_made, terms_made = tfidf_from_tokens(tokens, labels, **options)
+    assert rows_made.tolist() == rows.tolist() and terms_made.tolist() == terms.tolist()
+    assert matrix.dtype == np.float64 and matrix.has_canonical_format
+    assert np.array_equal(matrix.indptr, expected.indptr) and np.array_equal(matrix.indices, expected.indices)
+    assert np.array_equal(matrix.data, expected.data)
+
+
 def test_clustering_orders_close_pieces_together():
     distances = pd.DataFrame([[0, 1, 9], [1, 0, 9], [9, 9, 0]], index=list("abc"), columns=list("abc"))
     merges = cluster(distances)

@@ -158,8 +158,12 @@ def tfidf_from_tokens(tokens: pd.DataFrame, labels: pd.Series, order: list[str] 
         The sparse TF-IDF matrix, its row labels and its terms (sorted).
     """
     counts, rows, terms = term_counts(tokens, labels, order)
-    transformer = TfidfTransformer(**{**TFIDF_DEFAULTS, **options})
-    return transformer.fit_transform(counts), rows, terms
+    transformer = TfidfTransformer(**{**TFIDF_DEFAULTS, **options}).fit(counts)
+    # the counts as floats beside their own column positions, weighted in place: fit_transform would copy the
+    # positions too and keep the counts meanwhile (at 3,792 pieces of 31M words, 38 MB more at its peak)
+    weights = csr_matrix((counts.data.astype(np.float64), counts.indices, counts.indptr), shape=counts.shape)
+    del counts
+    return transformer.transform(weights, copy=False), rows, terms
 
 
 def distinctive_terms(tokens: pd.DataFrame, pieces: pd.DataFrame, by: str,
