@@ -1,8 +1,9 @@
 """Figures. Plot functions draw and return a Figure; they never save or show.
 
 Save with :func:`discourselab.io.save_figure`. The figures are made outside
-pyplot (:func:`_subplots`): pyplot does not show them, and they hold no pixels
-once saved.
+pyplot (:func:`_subplots`): pyplot neither shows nor keeps them (a notebook
+shows one given to ``show_figure`` or left as a cell's value), and they hold
+no pixels once saved.
 """
 
 from __future__ import annotations
@@ -42,11 +43,10 @@ def _subplots(*grid: int, figsize: tuple[float, float], **options):
     """``plt.subplots(*grid, figsize=figsize, layout="constrained", **options)``, outside pyplot.
 
     A pyplot figure keeps the canvas it was drawn on, and the pixels of its
-    last PNG (at 150 dpi, 10 to 20 MB for a large figure), for as long as the
-    figure lives, also once closed (its axes observer holds pyplot's manager
-    of the canvas): in a notebook, as long as ``fig`` names it. A figure
-    outside pyplot is saved through a canvas made for the save, and let go of
-    with it.
+    last PNG (11 MB for 16 x 12 inches at 150 dpi), for as long as the figure
+    lives, also once closed (its axes observer holds pyplot's manager of the
+    canvas): in a notebook, as long as ``fig`` names it. A figure outside
+    pyplot is saved through a canvas made for the save, let go of with it.
     """
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.subplots(*grid, **options)
