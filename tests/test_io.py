@@ -89,6 +89,7 @@ def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):
     paths = show_figure(fig, "line", tmp_path)
     assert [p.name for p in paths] == ["line.png", "line.svg"] and all(p.is_file() for p in paths)
     assert not plt.fignum_exists(fig.number)  # closed: the notebook does not show it a second time
+    assert not fig.axes  # and cleared
     (image,) = shown
     assert image.data == paths[0].read_bytes()  # the very file
     pixels = int.from_bytes(image.data[16:20], "big")
@@ -161,3 +162,27 @@ def test_an_iterable_of_tables_is_written_as_one_table(tmp_path, monkeypatch):
     else:
         raise AssertionError("parts with other columns were written")
     assert path.read_text() == expected and not (path.parent / "other.csv.partial").exists()
+
+
+def test_show_figure_lets_go_of_the_canvas_and_its_pixels(tmp_path, monkeypatch):
+    # a closed pyplot figure still holds the canvas it was saved with, and its pixels, while it lives
+    import gc
+
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from discourselab.io import show_figure
+
+    def renderers():
+        gc.collect()
+        return sum(type(o).__name__ == "RendererAgg" for o in gc.get_objects())
+
+    monkeypatch.setattr(IPython.display, "display", lambda image: None)
+    before = renderers()
+    fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+    ax.plot([0, 1], [1, 0])
+    show_figure(fig, "line", tmp_path)
+    assert renderers() == before  # though the caller still names the figure

@@ -1,9 +1,6 @@
 """Figures. Plot functions draw and return a Figure; they never save or show.
 
-Save with :func:`discourselab.io.save_figure`. The figures are made outside
-pyplot (:func:`_subplots`): pyplot neither shows nor keeps them (a notebook
-shows one given to ``show_figure`` or left as a cell's value), and they hold
-no pixels once saved.
+Save with :func:`discourselab.io.save_figure`.
 """
 
 from __future__ import annotations
@@ -15,7 +12,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 PALETTE = plt.get_cmap("tab10").colors
@@ -39,22 +35,10 @@ def wrap(label: str, width: int = 28) -> str:
     return "\n".join(textwrap.wrap(str(label), width)) or str(label)
 
 
-def _subplots(*grid: int, figsize: tuple[float, float], **options):
-    """``plt.subplots(*grid, figsize=figsize, layout="constrained", **options)``, outside pyplot.
-
-    A pyplot figure keeps the canvas it was drawn on, and the pixels of its
-    last PNG (11 MB for 16 x 12 inches at 150 dpi), for as long as the figure
-    lives, also once closed (its axes observer holds pyplot's manager of the
-    canvas): in a notebook, as long as ``fig`` names it. A figure outside
-    pyplot is saved through a canvas made for the save, let go of with it.
-    """
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(*grid, **options)
-
-
 def _axes(ax, figsize):
     if ax is None:
-        return _subplots(figsize=figsize)
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
     return ax.figure, ax
 
 
@@ -96,7 +80,7 @@ def plot_group_sizes(pieces: pd.DataFrame, *, by: str = "role", ax=None) -> plt.
     """Words and paragraphs per group, side by side, with the number of pieces."""
     table = (pieces.groupby(by).agg(pieces=("words", "size"), words=("words", "sum"),
                                     paragraphs=("paragraphs", "sum")).sort_values("words"))
-    fig, axes = _subplots(1, 2, figsize=(9, 0.45 * len(table) + 1.4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(table) + 1.4), sharey=True, layout="constrained")
     labels = [wrap(f"{g} (n={n})", 30) for g, n in zip(table.index, table["pieces"])]
     for ax_, column in zip(axes, ["words", "paragraphs"]):
         ax_.barh(labels, table[column], color="#4c72b0")
@@ -126,8 +110,8 @@ def plot_diversity(diversity: pd.DataFrame, *, color_by: pd.Series | None = None
     groups = color_by if color_by is not None else pd.Series(["piece"] * len(diversity), index=diversity.index)
     colors = group_colors(groups)
     labelled = len(diversity) <= MAX_LABELLED
-    fig, (left, right) = _subplots(1, 2, figsize=(11, 0.3 * len(diversity) + 3 if labelled else 9),
-                                   gridspec_kw={"width_ratios": [1, 1.1]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.3 * len(diversity) + 3 if labelled else 9),
+                                      layout="constrained", gridspec_kw={"width_ratios": [1, 1.1]})
     window = int(diversity["window"].iloc[0])
     point_colors = [colors[g] for g in groups]
     for column, filled, name in [("ttr", False, "type/token ratio"), ("mattr", True, f"MATTR (window {window})")]:
@@ -160,7 +144,8 @@ def plot_diversity(diversity: pd.DataFrame, *, color_by: pd.Series | None = None
 def _grid(n_panels: int, ncols: int, panel_size: tuple[float, float]):
     ncols = max(1, min(ncols, n_panels))
     nrows = int(np.ceil(n_panels / ncols))
-    fig, axes = _subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+                             layout="constrained", squeeze=False)
     for ax in axes.flat[n_panels:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n_panels])
@@ -391,7 +376,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     # the diagonal (each piece with itself) is left out: it would swamp the scale
     if len(order) > MAX_LABELLED:
         values, step = block_means(square, MAX_CELLS, order=at, diagonal=False)
-        fig, ax = _subplots(figsize=(10, 9))
+        fig, ax = plt.subplots(figsize=(10, 9), layout="constrained")
         image = _heatmap(ax, values, cmap, np.nanmin(values), np.nanmax(values))
         ax.set_xticks([])
         ax.set_yticks([])
@@ -403,7 +388,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     values = square[at][:, at]  # a copy, in order
     np.fill_diagonal(values, np.nan)
     size = 0.45 * len(order) + 2.5
-    fig, ax = _subplots(figsize=(size + 1.2, size))
+    fig, ax = plt.subplots(figsize=(size + 1.2, size), layout="constrained")
     image = _heatmap(ax, values, cmap, np.nanmin(values), np.nanmax(values))
     ax.set_xticks(range(len(order)), order, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(order)), order, fontsize=8)
@@ -478,14 +463,15 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
         codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
         tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
     if len(labels) > MAX_LABELLED:
-        fig, axes = _subplots(1, len(linkages), figsize=(6.2 * len(linkages), 6), squeeze=False)
+        fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 6), layout="constrained",
+                                 squeeze=False)
         for ax, (matrix, title) in zip(axes[0], linkages):
             dendrogram(matrix, no_labels=True, ax=ax, color_threshold=0, above_threshold_color="#555")
             ax.set_title(f"{title}\n({len(labels)} pieces; labels left out)", fontsize=10)
             ax.spines[["top", "right"]].set_visible(False)
         return fig
-    fig, axes = _subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
-                          squeeze=False)
+    fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
+                             layout="constrained", squeeze=False)
     for ax, (matrix, title) in zip(axes[0], linkages):
         dendrogram(matrix, labels=[f"{label}{tags.get(label, '')}" for label in labels], orientation="left",
                    ax=ax, color_threshold=0, above_threshold_color="#555", leaf_font_size=8)
@@ -507,7 +493,7 @@ def plot_rates(rates: pd.DataFrame, *, title: str = "per 1,000 words") -> plt.Fi
     """Annotated heatmap of rates: rows are terms, columns groups (a missing rate is 0)."""
     data = rates.fillna(0.0)
     values = data.to_numpy()
-    fig, ax = _subplots(figsize=(1.3 * data.shape[1] + 3, 0.4 * data.shape[0] + 1.6))
+    fig, ax = plt.subplots(figsize=(1.3 * data.shape[1] + 3, 0.4 * data.shape[0] + 1.6), layout="constrained")
     image = _heatmap(ax, values, "Blues", values.min(), values.max(), aspect="auto")
     ax.set_xticks(range(data.shape[1]), [wrap(c, 16) for c in data.columns], fontsize=8)
     ax.set_yticks(range(data.shape[0]), data.index, fontsize=8)
@@ -528,7 +514,7 @@ def plot_topic_diagnostics(diagnostics: pd.DataFrame, chosen: tuple[str, int] | 
     """
     measures = [("coherence", "coherence (NPMI)"), ("exclusivity", "exclusivity"),
                 ("stability", "stability (top-term overlap)")]
-    fig, axes = _subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
     colors = group_colors(diagnostics["model"])
     for ax, (measure, title) in zip(axes, measures):
         for model, rows in diagnostics.groupby("model", sort=True):
@@ -553,7 +539,7 @@ def plot_topic_heatmap(prevalence: pd.DataFrame, labels: dict[int, str], *, titl
     table = prevalence.pivot(index="group", columns="topic", values="share").sort_index()
     values = table.to_numpy()
     width = max(6.0, 1.25 * values.shape[1] + 3)
-    fig, ax = _subplots(figsize=(width, 0.42 * values.shape[0] + 2.4))
+    fig, ax = plt.subplots(figsize=(width, 0.42 * values.shape[0] + 2.4), layout="constrained")
     image = _heatmap(ax, values, "Blues", 0, max(values.max(), 1e-9), aspect="auto")
     ax.set_xticks(range(values.shape[1]), [wrap(labels.get(t, f"T{t}"), 16) for t in table.columns], fontsize=8)
     ax.xaxis.tick_top()
@@ -606,7 +592,7 @@ def plot_key_term_intervals(rows: pd.DataFrame, *, robust: str = "robust",
     """
     groups = list(dict.fromkeys(rows["group"]))
     colors = group_colors(groups)
-    fig, ax = _subplots(figsize=(8, 0.3 * len(rows) + 0.45 * len(groups) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(rows) + 0.45 * len(groups) + 1.2), layout="constrained")
     y, ticks, labels = 0.0, [], []
     for g in groups:
         part = rows[rows["group"] == g].sort_values("log_ratio", ascending=False)
@@ -643,7 +629,7 @@ def plot_grouping_tests(tests: pd.DataFrame) -> plt.Figure:
     within groups".
     """
     measures = [("cosine", "TF-IDF cosine (higher = more alike)"), ("delta", "Burrows' Delta (lower = more alike)")]
-    fig, axes = _subplots(1, 2, figsize=(10, 0.5 * tests["column"].nunique() + 1.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.5 * tests["column"].nunique() + 1.6), layout="constrained")
     for ax, (value, title) in zip(axes, measures):
         part = tests[tests["value"] == value].reset_index(drop=True)
         y = np.arange(len(part))
