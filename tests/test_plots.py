@@ -54,6 +54,22 @@ def test_large_heatmap_and_dendrogram_stay_readable_size():
     assert max(fig.get_size_inches()) <= 13
 
 
+def test_a_labelled_heatmaps_group_key_sits_below_it_and_its_colour_bar_beside_it():
+    names = [f"p{i}" for i in range(8)]
+    square = pd.DataFrame(np.random.default_rng(1).random((8, 8)), index=names, columns=names)
+    groups = pd.Series(["a", "b"] * 4, index=names, name="role")
+    fig = plots.plot_similarity(square, groups=groups)
+    fig.canvas.draw()
+    heat, bar = fig.axes
+    (key,) = fig.legends
+    assert key.get_title().get_text() == "role" and [t.get_text() for t in key.get_texts()] == ["a", "b"]
+    renderer = fig.canvas.get_renderer()
+    heat_box, bar_box = heat.get_window_extent(renderer), bar.get_window_extent(renderer)
+    assert key.get_window_extent(renderer).y1 < heat_box.y0  # under the heatmap (and its labels)
+    assert 0 < bar_box.x0 - heat_box.x1 < 0.05 * fig.bbox.width  # the colour bar next to the heatmap
+    plt.close(fig)
+
+
 def test_block_means_by_hand():
     values = np.arange(25, dtype=float).reshape(5, 5)
     values[0, 0] = np.nan

@@ -47,6 +47,13 @@ def _legend(ax, colors: dict, title: str, loc="lower right") -> None:
     ax.legend(handles, list(colors), title=title, loc=loc, frameon=False)
 
 
+def _group_key(fig: plt.Figure, colors: dict, title: str) -> None:
+    """The groups' colours as a legend under the figure's axes, up to six to a row."""
+    handles = [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
+    fig.legend(handles, list(colors), title=title, loc="outside lower center", ncol=min(len(colors), 6),
+               frameon=False, fontsize=8)
+
+
 def plot_piece_sizes(pieces: pd.DataFrame, *, color_by: str = "role", label: str = "doc_id",
                      ax=None) -> plt.Figure:
     """Words per piece as horizontal bars coloured by a group, paragraphs annotated.
@@ -403,8 +410,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
         colors = group_colors(groups.loc[order])
         for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
             label.set_color(colors[groups[label.get_text()]])
-        _legend(ax, colors, groups.name or "group", loc="upper left")
-        ax.get_legend().set_bbox_to_anchor((1.25, 1.0))
+        _group_key(fig, colors, groups.name or "group")  # below: beside the heatmap it pushed the colour bar away
     fig.colorbar(image, ax=ax, shrink=0.7, label=title)
     ax.set_title(title, fontsize=10)
     return fig
@@ -480,9 +486,7 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
             text.set_color(colors[color_by[name]])
         ax.set_title(title, fontsize=10)
         ax.spines[["top", "right", "left"]].set_visible(False)
-    handles = [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
-    fig.legend(handles, list(colors), title=color_by.name or "group", loc="outside lower center",
-               ncol=min(len(colors), 6), frameon=False, fontsize=8)
+    _group_key(fig, colors, color_by.name or "group")
     if mark_by is not None:
         key = "; ".join(f"[{c}] {v}" for v, c in codes.items())
         fig.suptitle(f"{mark_by.name or 'tag'} in brackets: {key}", fontsize=7)
