@@ -113,6 +113,22 @@ def test_a_heatmap_of_thousands_of_pieces_shows_block_means(monkeypatch):
     assert_drawn_as_one_image(fig, ax, means, cmap="viridis", norm=scale, interpolation="nearest")
 
 
+def test_a_heatmap_of_thousands_of_pieces_marks_the_main_group_of_each_row_of_cells(monkeypatch):
+    monkeypatch.setattr(plots, "MAX_CELLS", 40)  # 100 pieces: blocks of 3, the last of 1
+    names = [f"p{i}" for i in range(100)]
+    table = pd.DataFrame(np.random.default_rng(3).random((100, 100)), index=names, columns=names)
+    roles = ["c", "a", "b"] + ["a"] * 46 + ["b"] * 51  # a tie in the first block; pieces 48 to 50 are a, b, b
+    fig = plots.plot_similarity(table, order=names, groups=pd.Series(roles, index=names, name="role"))
+    (strip,) = fig.axes[0].child_axes
+    colors = plots.group_colors(roles)
+    main = ["a"] + ["a"] * 15 + ["b"] * 18  # the tie to the first in sorted order; block 16 mostly b
+    np.testing.assert_array_equal(strip.get_images()[0].get_array()[:, 0], [colors[g] for g in main])
+    (key,) = fig.legends
+    assert [t.get_text() for t in key.get_texts()] == ["a", "b"]  # c is the main group of no row
+    assert "role of most pieces" in fig.axes[0].get_xlabel()
+    plt.close(fig)
+
+
 def assert_drawn_as_one_image(fig, ax, values, **imshow):
     """The pixels drawn are those of ``ax.imshow(values, **imshow)`` (the layout kept as drawn), at two sizes."""
     bands = ax.get_images()

@@ -388,7 +388,13 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
         ax.set_xticks([])
         ax.set_yticks([])
         cells = f"; each cell the mean of {step} x {step} pairs" if step > 1 else ""
-        ax.set_xlabel(f"{len(order)} pieces in clustering order{cells} (labels left out; see tables/similarity.csv)")
+        strip = ""
+        if groups is not None:
+            name = groups.name or "group"
+            _group_strip(ax, groups.loc[order].astype(str), step, name)
+            strip = f"\nleft: the {name} of most pieces in each row" + (" of cells" if step > 1 else "")
+        ax.set_xlabel(f"{len(order)} pieces in clustering order{cells} (labels left out; see tables/similarity.csv)"
+                      + strip)
         fig.colorbar(image, ax=ax, shrink=0.7, label=title)
         ax.set_title(title, fontsize=10)
         return fig
@@ -414,6 +420,22 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     fig.colorbar(image, ax=ax, shrink=0.7, label=title)
     ax.set_title(title, fontsize=10)
     return fig
+
+
+def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, title: str) -> None:
+    """A strip left of a heatmap of blocks: the group most of each block's ``step`` pieces have, with its key below.
+
+    ``groups`` holds the pieces' groups in the heatmap's order; a tie goes to
+    the group first in sorted order.
+    """
+    colors = group_colors(groups)
+    codes, names = pd.factorize(groups, sort=True)
+    blocks = [names[np.bincount(codes[start:start + step], minlength=len(names)).argmax()]
+              for start in range(0, len(codes), step)]
+    strip = ax.inset_axes([-0.035, 0, 0.025, 1])
+    strip.imshow(np.array([[colors[b]] for b in blocks]), aspect="auto", interpolation="nearest")
+    strip.set_axis_off()
+    _group_key(ax.figure, {g: colors[g] for g in dict.fromkeys(sorted(blocks))}, title)
 
 
 def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
