@@ -435,7 +435,7 @@ def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, title: str) -> None
     strip = ax.inset_axes([-0.035, 0, 0.025, 1])
     strip.imshow(np.array([[colors[b]] for b in blocks]), aspect="auto", interpolation="nearest")
     strip.set_axis_off()
-    _group_key(ax.figure, {g: colors[g] for g in dict.fromkeys(sorted(blocks))}, title)
+    _group_key(ax.figure, {g: colors[g] for g in sorted(set(blocks))}, title)
 
 
 def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
