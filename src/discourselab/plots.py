@@ -392,7 +392,8 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
         if groups is not None:
             name = groups.name or "group"
             _group_strip(ax, groups.loc[order].astype(str), step, name)
-            strip = f"\nleft: the {name} of most pieces in each row" + (" of cells" if step > 1 else "")
+            strip = (f"\nleft: the {name} of most pieces in each row of cells" if step > 1
+                     else f"\nleft: each piece's {name}")
         ax.set_xlabel(f"{len(order)} pieces in clustering order{cells} (labels left out; see tables/similarity.csv)"
                       + strip)
         fig.colorbar(image, ax=ax, shrink=0.7, label=title)
