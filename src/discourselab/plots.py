@@ -42,15 +42,18 @@ def _axes(ax, figsize):
     return ax.figure, ax
 
 
+def _swatches(colors: dict) -> list[Line2D]:
+    """A square of each group's colour, for a legend of ``colors`` (group -> colour)."""
+    return [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
+
+
 def _legend(ax, colors: dict, title: str, loc="lower right") -> None:
-    handles = [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
-    ax.legend(handles, list(colors), title=title, loc=loc, frameon=False)
+    ax.legend(_swatches(colors), list(colors), title=title, loc=loc, frameon=False)
 
 
 def _group_key(fig: plt.Figure, colors: dict, title: str) -> None:
     """The groups' colours as a legend under the figure's axes, up to six to a row."""
-    handles = [Line2D([], [], marker="s", ls="", color=c, markersize=9) for c in colors.values()]
-    fig.legend(handles, list(colors), title=title, loc="outside lower center", ncol=min(len(colors), 6),
+    fig.legend(_swatches(colors), list(colors), title=title, loc="outside lower center", ncol=min(len(colors), 6),
                frameon=False, fontsize=8)
 
 
@@ -391,7 +394,7 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
         strip = ""
         if groups is not None:
             name = groups.name or "group"
-            _group_strip(ax, groups.loc[order].astype(str), step, name)
+            _group_key(fig, _group_strip(ax, groups.loc[order].astype(str), step), name)
             strip = (f"\nleft: the {name} of most pieces in each row of cells" if step > 1
                      else f"\nleft: each piece's {name}")
         ax.set_xlabel(f"{len(order)} pieces in clustering order{cells} (labels left out; see tables/similarity.csv)"
@@ -423,11 +426,12 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     return fig
 
 
-def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, title: str) -> None:
-    """A strip left of a heatmap of blocks: the group most of each block's ``step`` pieces have, with its key below.
+def _group_strip(ax: plt.Axes, groups: pd.Series, step: int) -> dict:
+    """A strip left of a heatmap of blocks: the group most of each block's ``step`` pieces have.
 
     ``groups`` holds the pieces' groups in the heatmap's order; a tie goes to
-    the group first in sorted order.
+    the group first in sorted order. Returns the colours of the groups shown
+    (for :func:`_group_key`).
     """
     colors = group_colors(groups)
     codes, names = pd.factorize(groups, sort=True)
@@ -436,7 +440,7 @@ def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, title: str) -> None
     strip = ax.inset_axes([-0.035, 0, 0.025, 1])
     strip.imshow(np.array([[colors[b]] for b in blocks]), aspect="auto", interpolation="nearest")
     strip.set_axis_off()
-    _group_key(ax.figure, {g: colors[g] for g in sorted(set(blocks))}, title)
+    return {g: colors[g] for g in sorted(set(blocks))}
 
 
 def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
