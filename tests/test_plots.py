@@ -70,6 +70,37 @@ def test_a_labelled_heatmaps_group_key_sits_below_it_and_its_colour_bar_beside_i
     plt.close(fig)
 
 
+@pytest.mark.parametrize("n", [3, 10, 11, 20, 21, 45])
+def test_each_group_has_a_colour_of_its_own_however_many_groups(n):
+    names = [f"group {i:02d}" for i in range(n)]
+    colors = plots.group_colors(names[::-1] + names[:2])  # any order, repeats: one colour per distinct value
+    assert list(colors) == names
+    assert len(set(colors.values())) == n
+    if n <= 10:  # the seed's few groups keep tab10, in sorted order
+        assert list(colors.values()) == list(plt.get_cmap("tab10").colors[:n])
+    elif n <= 20:
+        assert list(colors.values()) == list(plt.get_cmap("tab20").colors[:n])
+    else:
+        assert all(len(c) == 3 for c in colors.values())  # RGB, as the palettes give
+
+
+@pytest.mark.parametrize("n", [3, 12])
+def test_a_key_of_many_groups_goes_under_the_figure_not_over_the_data(n):
+    pieces = pd.DataFrame({"doc_id": [f"p{i}" for i in range(24)], "words": np.arange(24) * 10 + 5,
+                           "paragraphs": 2, "role": [f"g{i % n:02d}" for i in range(24)]})
+    fig = plots.plot_piece_sizes(pieces)
+    ax = fig.axes[0]
+    if n <= plots.MAX_LEGEND_IN_AXES:
+        assert ax.get_legend() is not None and not fig.legends
+    else:
+        assert ax.get_legend() is None
+        (key,) = fig.legends
+        assert [t.get_text() for t in key.get_texts()] == sorted(pieces["role"].unique())
+        fig.canvas.draw()
+        assert key.get_window_extent().y1 <= ax.get_window_extent().y0  # below the bars, not on them
+    plt.close(fig)
+
+
 def test_block_means_by_hand():
     values = np.arange(25, dtype=float).reshape(5, 5)
     values[0, 0] = np.nan

@@ -23,11 +23,26 @@ MAX_VARIANT_GROUPS = 25
 MAX_CELLS = 1000
 #: A heatmap of block means is drawn as this many bands of rows, each an image of its own.
 IMAGE_BANDS = 8
+#: A key of more groups than this goes under the figure, not inside the axes.
+MAX_LEGEND_IN_AXES = 10
 
 
 def group_colors(values) -> dict[str, tuple]:
-    """A stable colour for each distinct value, in sorted order."""
-    return {v: PALETTE[i % len(PALETTE)] for i, v in enumerate(sorted(set(values)))}
+    """A stable colour for each distinct value, in sorted order; no two values share one.
+
+    Up to ten values take matplotlib's ``tab10``, up to twenty ``tab20`` (its
+    ten hues, each dark and light); beyond that, hues evenly spaced around
+    ``hsv``: each value keeps a colour of its own, though neighbours in sorted
+    order differ less (read such a figure with its key, or group more coarsely).
+    """
+    distinct = sorted(set(values))
+    if len(distinct) <= len(PALETTE):
+        colors = PALETTE
+    elif len(distinct) <= 20:
+        colors = plt.get_cmap("tab20").colors
+    else:
+        colors = [tuple(c[:3]) for c in plt.get_cmap("hsv")(np.arange(len(distinct)) / len(distinct))]
+    return dict(zip(distinct, colors))
 
 
 def wrap(label: str, width: int = 28) -> str:
@@ -48,7 +63,11 @@ def _swatches(colors: dict) -> list[Line2D]:
 
 
 def _legend(ax, colors: dict, title: str, loc="lower right") -> None:
-    ax.legend(_swatches(colors), list(colors), title=title, loc=loc, frameon=False)
+    """The groups' colours in the axes; more than ``MAX_LEGEND_IN_AXES`` as the figure's key under it instead."""
+    if len(colors) > MAX_LEGEND_IN_AXES:  # inside, a long key would cover the data or run off the figure
+        _group_key(ax.figure, colors, title)
+    else:
+        ax.legend(_swatches(colors), list(colors), title=title, loc=loc, frameon=False)
 
 
 def _group_key(fig: plt.Figure, colors: dict, title: str) -> None:
