@@ -101,6 +101,19 @@ def test_a_key_of_many_groups_goes_under_the_figure_not_over_the_data(n):
     plt.close(fig)
 
 
+def test_tfidf_panels_tick_labels_do_not_run_together():
+    rows = [{"group": g, "term": f"t{i}", "tfidf": top * (1 - i / 20), "rank": i + 1, "count": 5, "paragraphs": 3}
+            for g, top in [("a", 0.037), ("b", 0.31), ("c", 0.0021)] for i in range(8)]
+    fig = plots.plot_tfidf(pd.DataFrame(rows))
+    fig.canvas.draw()
+    for ax in fig.axes:
+        boxes = sorted((t.get_window_extent() for t in ax.get_xticklabels() if t.get_visible() and t.get_text()),
+                       key=lambda b: b.x0)
+        assert len(boxes) >= 2
+        assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:])), ax.get_title()
+    plt.close(fig)
+
+
 def test_block_means_by_hand():
     values = np.arange(25, dtype=float).reshape(5, 5)
     values[0, 0] = np.nan
@@ -233,3 +246,16 @@ def test_variant_figure_draws_the_groups_with_most_uses():
     fig = plots.plot_variants(usage)
     assert len(fig.axes[0].get_yticklabels()) == plots.MAX_VARIANT_GROUPS
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("n", [4, 25])
+def test_a_variant_panels_key_sits_just_under_its_axis_label_however_many_groups(n):
+    usage = pd.DataFrame({"concept": "grassroots", "variant": ["grassroots", "primary-level"] * n,
+                          "group": [f"file-{i:02d}" for i in range(n) for _ in range(2)], "count": 2})
+    fig = plots.plot_variants(usage)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    label, key = ax.xaxis.label.get_window_extent(), ax.get_legend().get_window_extent()
+    gap = (label.y0 - key.y1) / fig.dpi  # inches
+    assert 0 <= gap < 0.2, gap  # below the label, not on it, and not far off
+    plt.close(fig)

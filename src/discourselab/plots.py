@@ -13,12 +13,16 @@ import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 PALETTE = plt.get_cmap("tab10").colors
 #: Above this many pieces, heatmaps and dendrograms leave out piece labels (they could not be read).
 MAX_LABELLED = 60
 #: The glossary-variant figure draws at most this many groups (those with the most uses).
 MAX_VARIANT_GROUPS = 25
+#: Inches between the bottom of a glossary-variant panel and the top of its key (room for the axis label).
+VARIANT_KEY_GAP = 0.45
 #: A heatmap of more pieces than this shows block means (the figure has about this many pixels a side).
 MAX_CELLS = 1000
 #: A heatmap of block means is drawn as this many bands of rows, each an image of its own.
@@ -328,7 +332,10 @@ def plot_variants(usage: pd.DataFrame, *, ncols: int = 3, max_groups: int | None
         ax.set_xlabel("share of the concept's uses", fontsize=8)
         ax.set_title(f"“{concept}”", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.24), ncol=3, frameon=False)
+        # under the axis label at a fixed distance, however tall the panel (a fraction of it grew with the groups)
+        below = ax.transAxes + ScaledTranslation(0, -VARIANT_KEY_GAP, fig.dpi_scale_trans)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, ncol=3,
+                  frameon=False)
     return fig
 
 
@@ -353,6 +360,8 @@ def plot_tfidf(distinct: pd.DataFrame, *, n: int = 8, ncols: int = 4) -> plt.Fig
                       fontsize=7.5)
         ax.set_title(wrap(group, 36), fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
+        # at most five round ticks: small weights' labels (0.000 to 0.035 by 0.005) would run together
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle("TF-IDF: term (count, paragraphs ¶); faint = found in one paragraph only", fontsize=9)
     return fig
