@@ -259,3 +259,31 @@ def test_a_variant_panels_key_sits_just_under_its_axis_label_however_many_groups
     gap = (label.y0 - key.y1) / fig.dpi  # inches
     assert 0 <= gap < 0.2, gap  # below the label, not on it, and not far off
     plt.close(fig)
+
+
+def test_dendrograms_of_many_pieces_show_each_leafs_group_under_the_leaves(monkeypatch):
+    from scipy.cluster.hierarchy import dendrogram, linkage
+
+    n = 90
+    names = [f"p{i:02d}" for i in range(n)]
+    rng = np.random.default_rng(4)
+    roles = pd.Series(rng.choice(["x", "y", "z"], n), index=names, name="role")
+    trees = [(linkage(rng.random((n, 3)), "average"), "topic"), (linkage(rng.random((n, 3)), "average"), "style")]
+    fig = plots.plot_dendrograms(trees, names, color_by=roles)
+    colors = plots.group_colors(roles)
+    for ax, (matrix, _) in zip(fig.axes, trees):
+        (strip,) = ax.child_axes
+        leaves = dendrogram(matrix, no_plot=True)["leaves"]
+        np.testing.assert_array_equal(strip.get_images()[0].get_array()[0], [colors[roles.iloc[i]] for i in leaves])
+        assert "each piece's role" in ax.get_title()
+    (key,) = fig.legends
+    assert [t.get_text() for t in key.get_texts()] == ["x", "y", "z"]
+    plt.close(fig)
+    monkeypatch.setattr(plots, "MAX_CELLS", 30)  # 90 leaves: blocks of 3, each coloured by its main group
+    fig = plots.plot_dendrograms(trees[:1], names, color_by=roles)
+    (strip,) = fig.axes[0].child_axes
+    leaves = roles.iloc[dendrogram(trees[0][0], no_plot=True)["leaves"]].to_numpy()
+    main = [pd.Series(leaves[i:i + 3]).value_counts().sort_index().idxmax() for i in range(0, n, 3)]
+    np.testing.assert_array_equal(strip.get_images()[0].get_array()[0], [colors[g] for g in main])
+    assert "most of each 3 neighbouring pieces" in fig.axes[0].get_title()
+    plt.close(fig)

@@ -454,21 +454,22 @@ def plot_similarity(table, *, order: list[str] | None = None, groups: pd.Series 
     return fig
 
 
-def _group_strip(ax: plt.Axes, groups: pd.Series, step: int) -> dict:
-    """A strip left of a heatmap of blocks: the group most of each block's ``step`` pieces have.
+def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, below: bool = False) -> dict:
+    """A strip of colours beside an axes of pieces in a row: the group most of each block's ``step`` pieces have.
 
-    ``groups`` holds the pieces' groups in the heatmap's order; a tie goes to
-    the group first in sorted order. Returns the colours of the groups shown
-    (for :func:`_group_key`).
+    ``groups`` holds the pieces' groups in the axes' order (top to bottom for
+    a strip on the left, the heatmap's rows; left to right for one ``below``,
+    a dendrogram's leaves); a tie goes to the group first in sorted order.
+    Returns the colours of the groups shown (for :func:`_group_key`).
     """
     colors = group_colors(groups)
     codes, names = pd.factorize(groups, sort=True)
-    blocks = [names[np.bincount(codes[start:start + step], minlength=len(names)).argmax()]
+    blocks = [colors[names[np.bincount(codes[start:start + step], minlength=len(names)).argmax()]]
               for start in range(0, len(codes), step)]
-    strip = ax.inset_axes([-0.035, 0, 0.025, 1])
-    strip.imshow(np.array([[colors[b]] for b in blocks]), aspect="auto", interpolation="nearest")
+    strip = ax.inset_axes([0, -0.035, 1, 0.025] if below else [-0.035, 0, 0.025, 1])
+    strip.imshow(np.array([blocks] if below else [[b] for b in blocks]), aspect="auto", interpolation="nearest")
     strip.set_axis_off()
-    return {g: colors[g] for g in sorted(set(blocks))}
+    return {g: c for g, c in colors.items() if c in blocks}
 
 
 def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
@@ -506,6 +507,10 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
                      mark_by: pd.Series | None = None) -> plt.Figure:
     """Dendrograms side by side (e.g. topic vs style), leaf labels coloured by a group.
 
+    Of more than ``MAX_LABELLED`` pieces, the labels are left out and a strip
+    under the leaves shows each piece's group (of more than ``MAX_CELLS``, the
+    group of most of each few neighbouring leaves), with the groups' key below.
+
     Parameters
     ----------
     linkages : list of (linkage matrix, title)
@@ -523,13 +528,17 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
     if mark_by is not None:
         codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
         tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
-    if len(labels) > MAX_LABELLED:
+    if len(labels) > MAX_LABELLED:  # each leaf's group as a strip of colours under the leaves, not as labels
         fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 6), layout="constrained",
                                  squeeze=False)
+        name, step, shown = color_by.name or "group", -(-len(labels) // MAX_CELLS), {}
         for ax, (matrix, title) in zip(axes[0], linkages):
-            dendrogram(matrix, no_labels=True, ax=ax, color_threshold=0, above_threshold_color="#555")
-            ax.set_title(f"{title}\n({len(labels)} pieces; labels left out)", fontsize=10)
+            leaves = dendrogram(matrix, no_labels=True, ax=ax, color_threshold=0, above_threshold_color="#555")["leaves"]
+            shown.update(_group_strip(ax, color_by.loc[np.asarray(labels)[leaves]].astype(str), step, below=True))
+            strip = f"the {name} of most of each {step} neighbouring pieces" if step > 1 else f"each piece's {name}"
+            ax.set_title(f"{title}\n({len(labels)} pieces; labels left out)\nunder the leaves: {strip}", fontsize=10)
             ax.spines[["top", "right"]].set_visible(False)
+        _group_key(fig, dict(sorted(shown.items())), name)
         return fig
     fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
                              layout="constrained", squeeze=False)
