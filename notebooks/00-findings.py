@@ -132,8 +132,9 @@ robust_n, total_n = int(checked["robust"].sum()), len(checked)
 one_piece = checked[checked["breaking"] != ""]
 display(Markdown(
     "\n".join(group_sentence(g, rows) for g, rows in checked.groupby("group")) + "\n\n"
-    f"**{robust_n} of {total_n}** key terms {verb(robust_n, 'has', 'have')} robust evidence, survive leaving out any one piece and switching off "
-    "the glossary, and belong to a group of several pieces. "
+    f"**{robust_n} of {total_n}** key terms {verb(robust_n, 'has', 'have')} robust evidence, "
+    f"{verb(robust_n, 'survives', 'survive')} leaving out any one piece and switching off the glossary, and "
+    f"{verb(robust_n, 'belongs', 'belong')} to a group of several pieces. "
     + (f"{n_of(len(one_piece), 'term')} hang on a single piece: "
        + "; ".join(f"*{r.term}* ({r.group}; lost without {r.breaking.replace(';', ', ')})" for r in one_piece.itertuples())
        + ". " if len(one_piece) else "")
@@ -252,11 +253,11 @@ display(Markdown(
        "from a single file each, so "
        "for those a difference of group is also a difference of source file (and of translator, where each file had its own)." if "file" in columns else "")
 ))
-best_style = (f"{by_p['delta'].idxmin()} (p = {by_p['delta'].min():.3f})" if len(by_p["delta"]) else "none")
 if not tests.empty:
     headlines.append(("headline-similarity-by-grouping",
                       f"Similarity of pieces in the same and in different groups, by topic (TF-IDF cosine) and "
-                      f"style (Burrows' Delta); in style they are most alike within the same {best_style}"))
+                      f"style (Burrows' Delta); in style the grouping under which they are most alike is "
+                      f"{closest('delta')}"))
 
 # %% [markdown]
 # ## Limitations
@@ -291,7 +292,7 @@ abstract = (
     f"the translation glossary, and {total_n - len(glossary_lost)} of {total_n} hold without the glossary. "
     f"A {topics.k}-topic {topics.model.upper()} model separates the {group}s' emphases; its topics are {steadiness} "
     f"({stability:.0%} top-term overlap across samples)."
-    + (f" In style, pieces are most alike within the same {best_style}." if not tests.empty else "")
+    + (f" In style, the grouping under which pieces are most alike is {closest('delta')}." if not tests.empty else "")
 )
 write_summary(study.out_dir, title, abstract, headlines)
 display(Markdown(f"**In short.** {abstract}"))
