@@ -86,8 +86,9 @@ def test_show_figure_saves_shows_the_file_and_closes(tmp_path, monkeypatch):
     monkeypatch.setattr(IPython.display, "display", shown.append)
     fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot([0, 1], [1, 0])
-    paths = show_figure(fig, "line", tmp_path)
-    assert [p.name for p in paths] == ["line.png", "line.svg"] and all(p.is_file() for p in paths)
+    assert show_figure(fig, "line", tmp_path) is None  # a cell ending with it echoes no list of paths
+    paths = [tmp_path / "figures" / f"line.{ext}" for ext in ("png", "svg")]
+    assert all(p.is_file() for p in paths)
     assert not plt.fignum_exists(fig.number)  # closed: the notebook does not show it a second time
     assert not fig.axes  # and cleared
     (image,) = shown

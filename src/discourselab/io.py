@@ -123,8 +123,11 @@ def save_figure(fig: plt.Figure, name: str, out_dir: str | Path) -> list[Path]:
     return [png, svg]
 
 
-def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 100) -> list[Path]:
+def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 100) -> None:
     """:func:`save_figure`, then show the saved PNG in the notebook, and close and clear the figure.
+
+    Like IPython's ``display``, it returns nothing, so that a cell ending with
+    it shows the figure and not also the list of files (``save_figure`` gives them).
 
     The notebook shows exactly the file in ``figures/``, at the size of
     matplotlib's own display (``dpi`` pixels per inch) and sharper on a fine
@@ -143,4 +146,3 @@ def show_figure(fig: plt.Figure, name: str, out_dir: str | Path, dpi: float = 10
     display(Image(data=data, format="png", width=round(width * dpi / PNG_DPI)))
     plt.close(fig)
     fig.clear()  # its artists, and the observer that holds the canvas
-    return paths
