@@ -107,7 +107,7 @@ for g in sorted(rest["group"].unique()):
     if row is None:
         lines.append(f"- *{g}*: {n_sig} term(s) with q < 0.05, none with robust evidence.")
     else:
-        lines.append(f"- *{g}*: {n_sig} term(s) with q < 0.05; the strongest robust one is **{row.term}** "
+        lines.append(f"- *{g}*: {n_sig} term(s) with q < 0.05; the strongest with robust evidence is **{row.term}** "
                      f"({row.count_group} vs {row.count_reference} in the rest; {row.per_1000_group:.1f} vs "
                      f"{row.per_1000_reference:.1f} per 1,000 words; Log Ratio {row.log_ratio:.2f}, "
                      f"G2 = {row.g2:.1f}, z = {row.log_odds_z:.2f}).")
@@ -181,15 +181,20 @@ else:
         if len(shown) < len(per_author):
             display(Markdown(f"The figure shows the {len(shown)} authors with the most words; "
                              f"all {len(per_author)} are in `tables/keyness.csv`."))
+        by_author = pieces.groupby("author").size()
+        single = int(by_author.eq(1).sum())  # authors of one piece
         display(Markdown(
-            f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one robustly overused term; "
-            f"{int(per_author.max())} is the most any author has. Authors are single pieces, so an author's key "
-            "terms are also that piece's topic: notebook 03 separates topic from style."
+            f"{int((per_author > 0).sum())} of {len(per_author)} authors have at least one overused term with robust "
+            f"evidence; {int(per_author.max())} is the most any author has. "
+            + ("Each author here wrote a single piece, so an author's key terms are also that piece's topic: "
+               "notebook 03 separates topic from style." if single == len(by_author) else
+               f"{single} of {len(by_author)} authors wrote a single piece: their key terms are also that piece's "
+               "topic (notebook 03 separates topic from style)." if single else "")
         ))
 
 # %% [markdown]
 # ## Translation or authorship? The glossary's effect
-# The files were translated by different people, who render the same Chinese term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
+# When the files are translations by different people (as in the seed corpus, from Chinese), each translator may render the same source term differently. The bars show, for each concept in the glossary, which rendering each source file uses.
 
 # %%
 # the keyness tables are done with (the cells below need `rest`)
