@@ -39,6 +39,7 @@ from discourselab.io import show_figure
 from discourselab.progress import bar
 from discourselab.render import read_study_text, write_summary
 from discourselab.robustness import glossary_check, leave_one_out
+from discourselab.similarity import FEW_PIECES
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -135,7 +136,7 @@ display(Markdown(
     f"**{robust_n} of {total_n}** key terms {verb(robust_n, 'has', 'have')} robust evidence, "
     f"{verb(robust_n, 'survives', 'survive')} leaving out any one piece and switching off the glossary, and "
     f"{verb(robust_n, 'belongs', 'belong')} to a group of several pieces. "
-    + (f"{n_of(len(one_piece), 'term')} hang on a single piece: "
+    + (f"{n_of(len(one_piece), 'term')} {verb(len(one_piece), 'hangs', 'hang')} on a single piece: "
        + "; ".join(f"*{r.term}* ({r.group}; lost without {r.breaking.replace(';', ', ')})" for r in one_piece.itertuples())
        + ". " if len(one_piece) else "")
     + (f"Groups of one or two pieces ({', '.join(small_groups)}) cannot be separated from their authors: their key "
@@ -245,7 +246,7 @@ display(Markdown(
        if len(glossary_lost) else ".")
     + f"\n- In what they talk about (TF-IDF cosine), the grouping under which pieces are most alike is {closest('cosine')}; "
     f"in how they write (Burrows' Delta on the most frequent words), it is {closest('delta')}. "
-    + ("With this few pieces the permutation tests have little power." if len(pieces) < 30 else "")
+    + ("With this few pieces the permutation tests have little power." if len(pieces) < FEW_PIECES else "")
     + (f"\n- {group.capitalize()} and source file overlap: "
        f"{int(pieces.groupby('file')[group].nunique().gt(1).sum())} of {n_files} files "
        f"{verb(int(pieces.groupby('file')[group].nunique().gt(1).sum()), 'holds', 'hold')} more than one "

@@ -31,7 +31,7 @@ from IPython.display import Markdown, display
 
 from discourselab import plots
 from discourselab.io import show_figure, write_table
-from discourselab.similarity import TFIDF_DEFAULTS, PairSquare, distinctive_terms, top_condensed_pairs
+from discourselab.similarity import FEW_PIECES, TFIDF_DEFAULTS, PairSquare, distinctive_terms, top_condensed_pairs
 from discourselab.study import open_study
 
 study = open_study(manifest, out_dir, by, seed)
@@ -149,12 +149,16 @@ if "file" in columns and group != "file" and pieces["file"].nunique() > 1:
         if better else
         f"The {group} groups pieces better than the source file does, on both topic and style "
         f"(p = {p_of(group, 'cosine'):.3f} and {p_of(group, 'delta'):.3f} for {group}, against "
-        f"{p_of('file', 'cosine'):.3f} and {p_of('file', 'delta'):.3f} for file): the translators' hands "
-        "do not explain the grouping, though with so few pieces neither test is strong."
+        f"{p_of('file', 'cosine'):.3f} and {p_of('file', 'delta'):.3f} for file)"
+        + (": the translators' hands do not explain the grouping."
+           if min(p_of(group, "cosine"), p_of(group, "delta")) < 0.05
+           else f"; but neither {group} test is below 0.05 either, so this is a hint at most, not a finding.")
     )
 else:
     comparison = "The corpus has one source file per piece or only one file, so translation cannot be told apart here."
+overlap = (f"{group} and source file overlap ({pieces.groupby('file')[group].nunique().gt(1).sum()} file(s) hold "
+           f"more than one {group}). ")
 display(Markdown(
-    f"With {len(pieces)} pieces these tests have little power, and {group} and source file overlap "
-    f"({pieces.groupby('file')[group].nunique().gt(1).sum()} file(s) hold more than one {group}). " + comparison
+    (f"With {len(pieces)} pieces these tests have little power, and {overlap}" if len(pieces) < FEW_PIECES
+     else overlap[0].upper() + overlap[1:]) + comparison
 ))

@@ -44,6 +44,8 @@ TERM_ROWS = 2_000_000
 COSINE_CELLS = 1 << 20
 #: Pairs of pieces per table of :func:`similarity_pair_tables` (about; whole runs of first pieces).
 PAIRS_PER_TABLE = 1 << 20
+#: Below this many pieces the permutation tests of a grouping have little power: the notebooks say so.
+FEW_PIECES = 30
 #: The keys of each :func:`grouping_tests` result.
 GROUPING_TEST_COLUMNS = ["column", "value", "same_pairs", "within", "between", "difference", "p_greater", "p_less"]
 
