@@ -38,6 +38,7 @@ study = open_study(manifest, out_dir, by, seed)
 pieces = study.pieces
 group = "role" if "role" in study.by else study.by[-1]
 pd.set_option("display.precision", 2)
+pd.set_option("display.max_colwidth", None)  # lists of terms in full, not cut off with "..."
 
 # %% [markdown]
 # ## From text to terms

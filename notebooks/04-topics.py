@@ -14,7 +14,7 @@
 
 # %% [markdown]
 # # 04 · Topics across authors
-# Which themes run through the corpus, and how much of each author's and each group's text each theme takes up. The pieces are too few to be the documents of a topic model, so the models are fitted on paragraphs and their results added up to pieces, authors and groups.
+# Which themes run through the corpus, and how much of each author's and each group's text each theme takes up. The models are fitted on paragraphs (a corpus of a few long pieces has too few of them to be a topic model's documents), and their results are added up to pieces, authors and groups.
 
 # %% tags=["parameters"]
 # Parameters (papermill). None means the project's default: the seed corpus.
@@ -178,9 +178,9 @@ few = int((prevalence[prevalence["by"] == "doc_id"].groupby("group")["documents"
 display(Markdown(
     ("- **This corpus is below the minimum for a topic model: the topics above only illustrate the method.**\n"
      if too_small else "")
-    + f"- The model rests on {n_docs} {unit}s; {tm.MIN_DOCS_PER_TOPIC} per topic is the minimum tried here, "
-    f"and topic models are usually fitted on thousands of documents.\n"
-    f"- Runs on different random samples of the {unit}s share on average **{sd['stability']:.0%}** of their "
+    + f"- The model rests on {n_docs:,} {unit}s; {tm.MIN_DOCS_PER_TOPIC} per topic is the minimum tried here"
+    + (", and topic models are usually fitted on thousands of documents.\n" if n_docs < 1000 else ".\n")
+    + f"- Runs on different random samples of the {unit}s share on average **{sd['stability']:.0%}** of their "
     f"top terms per matched topic (best k for stability in the range: "
     f"{summary.loc[summary['stability'].idxmax(), 'stability']:.0%}). "
     "A topic should be read as a cluster of vocabulary that recurs, not as a fixed object: its exact top terms move with the sample.\n"

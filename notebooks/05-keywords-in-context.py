@@ -26,6 +26,7 @@ lines_per_group = 3  # concordance lines shown per group and term (all are in ta
 window = 5  # collocation window, tokens either side
 
 # %%
+import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from discourselab import plots
@@ -38,6 +39,7 @@ study = open_study(manifest, out_dir, by, seed)
 pieces, pipe = study.pieces, study.pipeline
 group = "role" if "role" in study.by else study.by[-1]
 groups = pieces.set_index("doc_id")[group]
+pd.set_option("display.max_colwidth", None)  # a group's five collocates in full, not cut off with "..."
 
 # %% [markdown]
 # ## The concepts
