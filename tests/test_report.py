@@ -330,3 +330,16 @@ def test_a_notebook_runs_in_its_folder_without_changing_the_process_directory(tm
     _execute(source, out, {"x": 2})
     assert (out / "here.txt").read_text() == "2"  # the kernel ran in out
     assert set(moves) <= {here}  # papermill's file writes step into the process's own directory, no other
+
+
+def test_a_notebooks_kernel_writes_no_log_lines_to_the_terminal(tmp_path, capfd):
+    from discourselab.report import _execute
+
+    source = tmp_path / "nb.py"
+    source.write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\nprint(x)\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    _execute(source, out, {"x": 2})
+    err = capfd.readouterr().err
+    assert "IPKernelApp" not in err and "without encryption" not in err, err  # ipykernel's warning of local TCP
+    assert '"2\\n"' in (out / "notebooks" / "nb.ipynb").read_text()  # what the cell prints is in the notebook
