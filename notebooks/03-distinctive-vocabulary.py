@@ -141,9 +141,12 @@ def p_of(column, value):
     return row["p (closer within)"].iloc[0] if len(row) else float("nan")
 
 
-if "file" in columns and group != "file" and pieces["file"].nunique() > 1:
+# the file can be told apart from the group only where some file holds two pieces and there are several files
+if "file" in columns and group != "file" and pieces["file"].nunique() > 1 and pieces["file"].duplicated().any():
     better = [v for v in ("cosine", "delta") if p_of("file", v) <= p_of(group, v)]
     comparison = (
+        f"No two pieces share a {group}, so the {group} cannot be compared with the source file."
+        if pd.isna(p_of(group, "cosine")) else
         f"The source file groups pieces at least as well as the {group} does on {' and '.join(better)}: "
         f"there, a difference between {group} groups may partly be a difference between translators."
         if better else
@@ -154,11 +157,12 @@ if "file" in columns and group != "file" and pieces["file"].nunique() > 1:
            if min(p_of(group, "cosine"), p_of(group, "delta")) < 0.05
            else f"; but neither {group} test is below 0.05 either, so this is a hint at most, not a finding.")
     )
+    overlap = (f"{group} and source file overlap ({pieces.groupby('file')[group].nunique().gt(1).sum()} file(s) "
+               f"hold more than one {group}). ")
 else:
     comparison = "The corpus has one source file per piece or only one file, so translation cannot be told apart here."
-overlap = (f"{group} and source file overlap ({pieces.groupby('file')[group].nunique().gt(1).sum()} file(s) hold "
-           f"more than one {group}). ")
+    overlap = ""
 display(Markdown(
-    (f"With {len(pieces)} pieces these tests have little power, and {overlap}" if len(pieces) < FEW_PIECES
-     else overlap[0].upper() + overlap[1:]) + comparison
+    (f"With {len(pieces)} pieces these tests have little power" + (f", and {overlap}" if overlap else ". ")
+     if len(pieces) < FEW_PIECES else overlap[:1].upper() + overlap[1:]) + comparison
 ))

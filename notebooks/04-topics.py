@@ -52,7 +52,7 @@ documents, ks, too_small = result.documents, result.ks, result.too_small
 n_docs, n_terms = documents.shape
 dropped = sorted(set(k_range) - set(ks))
 display(Markdown(
-    f"Documents: **{n_docs} {unit}s** with {n_terms:,} terms that occur in at least two of them "
+    f"Documents: **{n_docs:,} {unit}s** with {n_terms:,} terms that occur in at least two of them "
     f"(median {documents.docs['words'].median():.0f} words each). "
     f"Numbers of topics tried: {', '.join(map(str, ks))}"
     + (f"; not tried, because fewer than {tm.MIN_DOCS_PER_TOPIC} documents per topic would remain: "
