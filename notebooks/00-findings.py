@@ -51,7 +51,7 @@ headlines = []  # (figure name, one-sentence caption) for the front page and the
 
 
 def n_of(count, noun):
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def verb(count, singular, plural):
@@ -78,8 +78,8 @@ display(Markdown(
     + (f", written {int(years.min())}–{int(years.max())}" if len(years) else "")
     + f", in {n_of(len(per_group), group + ' group')}: "
     + "; ".join(f"{g} ({n_of(r.pieces_n, 'piece')}, {r.words:,} words)" for g, r in per_group.iterrows()) + ". "
-    f"{n_of(study.corpus.audit_lines, 'line')} of the raw files are not text of any piece (headers, footers, titles, "
-    "bylines) and are listed with their reasons in the audit ([01-corpus](01-corpus.ipynb)).\n\n"
+    f"{n_of(study.corpus.audit_lines, 'line')} of the raw files are not text of any piece; each is listed with the "
+    "reason it was left out in the audit ([01-corpus](01-corpus.ipynb)).\n\n"
     "All analyses share one text pipeline: tokens folded for typography and spelling, lemmatized, multiword "
     "expressions joined, stop words removed, and renderings of one concept by different translators merged by a "
     "glossary. Distinctive concepts come from keyness against the rest of the corpus ([02](02-term-frequencies.ipynb)): "
@@ -118,7 +118,7 @@ show_figure(fig, f"headline-key-terms-by-{group}", study.out_dir)
 # %%
 def group_sentence(g, rows):
     size = per_group.loc[g, "pieces_n"]
-    terms = "; ".join(f"*{r.term}* ({r.count_group} against {r.count_reference} in the rest; {lr(r)})"
+    terms = "; ".join(f"*{r.term}* ({r.count_group:,} against {r.count_reference:,} in the rest; {lr(r)})"
                       for r in rows.itertuples())
     if size == 1:
         note = "one piece: these are its author's terms, and leaving out pieces cannot test them"

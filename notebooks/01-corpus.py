@@ -78,7 +78,7 @@ show_figure(fig, "corpus-group-sizes", study.out_dir)
 shares = (pieces.groupby(group)["words"].sum() / n_words).sort_values(ascending=False)
 display(Markdown(
     f"The largest {group} group, *{shares.index[0]}*, holds {shares.iloc[0]:.0%} of all words; the smallest, "
-    f"*{shares.index[-1]}*, {shares.iloc[-1]:.0%}. Counts from groups this unequal are compared as rates "
+    f"*{shares.index[-1]}*, {f'{shares.iloc[-1]:.0%}' if shares.iloc[-1] >= 0.005 else 'less than 1%'}. Counts from groups this unequal are compared as rates "
     "per 1,000 words in the later notebooks, and small groups are flagged where the evidence is thin."
 ))
 

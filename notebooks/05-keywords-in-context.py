@@ -76,7 +76,8 @@ if len(rates):
     display(Markdown(
         "The group that uses each concept most, per 1,000 words: "
         + "; ".join(f"*{t}*: {leaders[t]} ({rates.loc[t, leaders[t]]:.1f})" for t in rates.index) + ". "
-        + f"Groups of one piece ({', '.join(n_pieces[n_pieces == 1].index) or 'none'}) speak for one author."
+        + (f"Groups of one piece ({', '.join(n_pieces[n_pieces == 1].index)}) speak for one author."
+           if (n_pieces == 1).any() else "")
     ))
 
 # %% [markdown]
@@ -115,10 +116,12 @@ write_table(map(with_group, concordance), "concordance", study.out_dir)  # a tab
 write_table(collocate_table, "collocates", study.out_dir)
 if len(collocate_table):
     strongest = collocate_table.sort_values("log_dice", ascending=False).groupby("node").head(1)
+    thin = int((strongest["count"] < 10).sum())  # strongest collocates on fewer than ten co-occurrences
     display(Markdown(
         f"{n_lines:,} concordance lines and {len(collocate_table):,} collocate rows are in "
         "`tables/concordance.csv` and `tables/collocates.csv`. The strongest collocate of each concept: "
-        + "; ".join(f"*{r.node}*: {r.collocate} in {r.group} ({r.count} of {r.node_count}, logDice {r.log_dice:.1f})"
-                    for r in strongest.itertuples()) + ". "
-        "Counts this small describe these texts; they are not estimates of how each group writes in general."
+        + "; ".join(f"*{r.node}*: {r.collocate} in {r.group} ({r.count:,} of {r.node_count:,}, logDice "
+                    f"{r.log_dice:.1f})" for r in strongest.itertuples()) + ". "
+        + (f"{thin} of these {'rests' if thin == 1 else 'rest'} on fewer than ten co-occurrences: counts this small "
+           "describe these texts; they are not estimates of how each group writes in general." if thin else "")
     ))
