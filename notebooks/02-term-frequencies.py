@@ -126,11 +126,21 @@ display(Markdown(
 largest = pieces.groupby(group)["words"].sum().idxmax()
 fig = plots.plot_log_odds(rest, largest)
 show_figure(fig, "keyness-log-odds", study.out_dir)
-beyond = rest[(rest["group"] == largest) & (rest["log_odds_z"].abs() > 1.96)]
+beyond = rest[(rest["group"] == largest) & (rest["log_odds_z"].abs() > 1.96)].sort_values("log_odds_z", ascending=False)
+SHOWN_Z = 10  # terms named at each end when there are many (a large corpus has hundreds)
+
+
+def z_list(rows):
+    return ", ".join(f"{r.term} ({r.log_odds_z:+.2f})" for r in rows.itertuples())
+
+
 display(Markdown(
-    f"For *{largest}* against the rest, {len(beyond)} term(s) have |z| > 1.96: "
-    + ", ".join(f"{r.term} ({r.log_odds_z:+.2f})" for r in beyond.sort_values("log_odds_z", ascending=False).itertuples())
-    + "." if len(beyond) else f"For *{largest}* against the rest, no term has |z| > 1.96."
+    (f"For *{largest}* against the rest, no term has |z| > 1.96." if beyond.empty else
+     f"For *{largest}* against the rest, {len(beyond):,} term(s) have |z| > 1.96: " + z_list(beyond) + "."
+     if len(beyond) <= 2 * SHOWN_Z else
+     f"For *{largest}* against the rest, {len(beyond):,} terms have |z| > 1.96. The {SHOWN_Z} highest: "
+     + z_list(beyond.head(SHOWN_Z)) + f"; the {SHOWN_Z} lowest: " + z_list(beyond.tail(SHOWN_Z)) + ". "
+     "All are in `tables/keyness.csv` (column `log_odds_z`).")
 ))
 
 # %% [markdown]
