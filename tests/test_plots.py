@@ -99,6 +99,10 @@ def test_a_key_of_many_groups_goes_under_the_figure_not_over_the_data(n):
         fig.canvas.draw()
         assert key.get_window_extent().y1 <= ax.get_window_extent().y0  # below the bars, not on them
     plt.close(fig)
+    fig, ax = plt.subplots()  # a caller's axes, no layout engine to make room below: the key stays inside
+    plots.plot_piece_sizes(pieces, ax=ax)
+    assert ax.get_legend() is not None and not fig.legends
+    plt.close(fig)
 
 
 def test_tfidf_panels_tick_labels_do_not_run_together():

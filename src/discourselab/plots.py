@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
@@ -67,9 +68,14 @@ def _swatches(colors: dict) -> list[Line2D]:
 
 
 def _legend(ax, colors: dict, title: str, loc="lower right") -> None:
-    """The groups' colours in the axes; more than ``MAX_LEGEND_IN_AXES`` as the figure's key under it instead."""
-    if len(colors) > MAX_LEGEND_IN_AXES:  # inside, a long key would cover the data or run off the figure
-        _group_key(ax.figure, colors, title)
+    """The groups' colours in the axes; more than ``MAX_LEGEND_IN_AXES`` as the figure's key under it instead.
+
+    Only a figure laid out by constrained layout (as the plot functions make
+    them) makes room under its axes; on another (an ``ax`` given by the
+    caller), the key stays in the axes.
+    """
+    if len(colors) > MAX_LEGEND_IN_AXES and isinstance(ax.figure.get_layout_engine(), ConstrainedLayoutEngine):
+        _group_key(ax.figure, colors, title)  # inside, a long key would cover the data or run off the figure
     else:
         ax.legend(_swatches(colors), list(colors), title=title, loc=loc, frameon=False)
 
