@@ -228,6 +228,7 @@ else:
 
 # %%
 glossary_lost = checked[~checked["holds_without_glossary"]]
+mixed_files = int(pieces.groupby("file")[group].nunique().gt(1).sum())  # files that hold more than one group
 
 
 def ranked(value):
@@ -255,8 +256,7 @@ display(Markdown(
     f"in how they write (Burrows' Delta on the most frequent words), it is {closest('delta')}. "
     + ("With this few pieces the permutation tests have little power." if len(pieces) < FEW_PIECES else "")
     + (f"\n- {group.capitalize()} and source file overlap: "
-       f"{int(pieces.groupby('file')[group].nunique().gt(1).sum())} of {n_files} files "
-       f"{verb(int(pieces.groupby('file')[group].nunique().gt(1).sum()), 'holds', 'hold')} more than one "
+       f"{mixed_files} of {n_files} files {verb(mixed_files, 'holds', 'hold')} more than one "
        f"{group}, and {int(pieces.groupby(group)['file'].nunique().eq(1).sum())} of {len(per_group)} {group}s come "
        "from a single file each, so "
        "for those a difference of group is also a difference of source file (and of translator, where each file had its own)." if "file" in columns else "")

@@ -76,9 +76,10 @@ show_figure(fig, "corpus-piece-sizes", study.out_dir)
 fig = plots.plot_group_sizes(pieces, by=group)
 show_figure(fig, "corpus-group-sizes", study.out_dir)
 shares = (pieces.groupby(group)["words"].sum() / n_words).sort_values(ascending=False)
+smallest = f"{shares.iloc[-1]:.0%}" if shares.iloc[-1] >= 0.005 else "less than 1%"  # not "0%"
 display(Markdown(
     f"The largest {group} group, *{shares.index[0]}*, holds {shares.iloc[0]:.0%} of all words; the smallest, "
-    f"*{shares.index[-1]}*, {f'{shares.iloc[-1]:.0%}' if shares.iloc[-1] >= 0.005 else 'less than 1%'}. Counts from groups this unequal are compared as rates "
+    f"*{shares.index[-1]}*, {smallest}. Counts from groups this unequal are compared as rates "
     "per 1,000 words in the later notebooks, and small groups are flagged where the evidence is thin."
 ))
 

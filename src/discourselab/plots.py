@@ -475,7 +475,8 @@ def _group_strip(ax: plt.Axes, groups: pd.Series, step: int, below: bool = False
     strip = ax.inset_axes([0, -0.035, 1, 0.025] if below else [-0.035, 0, 0.025, 1])
     strip.imshow(np.array([blocks] if below else [[b] for b in blocks]), aspect="auto", interpolation="nearest")
     strip.set_axis_off()
-    return {g: c for g, c in colors.items() if c in blocks}
+    seen = set(blocks)
+    return {g: c for g, c in colors.items() if c in seen}
 
 
 def _heatmap(ax: plt.Axes, values: np.ndarray, cmap, vmin: float, vmax: float, aspect: str = "equal") -> ScalarMappable:
@@ -529,11 +530,6 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
     """
     from scipy.cluster.hierarchy import dendrogram
 
-    colors = group_colors(color_by.loc[labels])
-    tags = {}
-    if mark_by is not None:
-        codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
-        tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
     if len(labels) > MAX_LABELLED:  # each leaf's group as a strip of colours under the leaves, not as labels
         fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 6), layout="constrained",
                                  squeeze=False)
@@ -546,6 +542,11 @@ def plot_dendrograms(linkages: list[tuple[np.ndarray, str]], labels: list[str], 
             ax.spines[["top", "right"]].set_visible(False)
         _group_key(fig, dict(sorted(shown.items())), name)
         return fig
+    colors = group_colors(color_by.loc[labels])
+    tags = {}
+    if mark_by is not None:
+        codes = {v: chr(ord("A") + i) for i, v in enumerate(sorted(mark_by.unique()))}
+        tags = {label: f" [{codes[mark_by[label]]}]" for label in labels}
     fig, axes = plt.subplots(1, len(linkages), figsize=(6.2 * len(linkages), 0.38 * len(labels) + 1.8),
                              layout="constrained", squeeze=False)
     for ax, (matrix, title) in zip(axes[0], linkages):

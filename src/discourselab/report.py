@@ -54,6 +54,9 @@ CORE_LIMITS = ("LOKY_MAX_CPU_COUNT",)
 #: and with one thread however many notebooks run at once, ``--jobs`` cannot change a result's last digits.
 THREAD_LIMITS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: The kernels' own log level (ipykernel's), as a command-line argument: only a crash of the kernel itself.
+#: Else every kernel writes to the terminal that it talks to this process over local TCP unencrypted, and a
+#: busy one an error line when it is interrupted to shut down. Nothing a user acts on: a failing cell
+#: reaches the run with its traceback, a dead kernel as nbclient's DeadKernelError.
 KERNEL_LOG_LEVEL = "--IPKernelApp.log_level=CRITICAL"
 PACKAGES = ("discourselab", "pandas", "numpy", "scipy", "scikit-learn", "matplotlib", "nltk",
             "simplemma", "papermill", "nbconvert", "jupytext", "ipykernel")
@@ -201,9 +204,6 @@ def _execute(source: Path, out_dir: Path, parameters: dict, progress: bool = Fal
     target = config.out_paths(out_dir)[config.NOTEBOOKS] / f"{source.stem}.ipynb"
     # the kernel starts in out_dir (nbclient's resources path). Not papermill's cwd=: that changes the
     # whole process's directory, which notebooks run side by side in threads would race for
-    # the kernel's own log stays out of the terminal: a warning that it talks to this process over local TCP
-    # unencrypted, and an error line when it is interrupted to shut down while busy. Nothing a user acts
-    # on: a failing cell reaches the run with its traceback, a dead kernel as nbclient's DeadKernelError
     papermill.execute_notebook(
         notebook, str(target), parameters=parameters, kernel_name="python3",
         resources={"metadata": {"path": str(out_dir)}}, progress_bar=progress,
