@@ -172,9 +172,10 @@ table = pd.DataFrame({
 })
 display(HTML(table.style.set_uuid("authors").hide(axis="index").to_html()))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
+weak = int(top_author["weak"].sum())
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
-    f"{int(top_author['weak'].sum())} of these rest on weak evidence (see the last column)."
+    f"{weak or 'none'} of these {'rest' if weak > 1 else 'rests'} on weak evidence (see the last column)."
     + (f" No term is significantly key for {', '.join(without)}." if without else "")
 ))
 

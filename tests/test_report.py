@@ -197,6 +197,7 @@ def test_findings_summary_feeds_the_front_page(mini_run):
     text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for c in findings.cells
                     if c.cell_type == "code" for o in c.outputs)
     assert "too few for a topic model" in text or "below the minimum" in text
+    assert "of these rests on weak evidence" in text and "0 of these" not in text  # "none", not "0"; one rests
 
 
 def test_study_text(tmp_path):
