@@ -172,10 +172,10 @@ table = pd.DataFrame({
 })
 display(HTML(table.style.set_uuid("authors").hide(axis="index").to_html()))
 without = sorted(set(pieces["author"]) - set(top_author["group"]))
-weak = int(top_author["weak"].sum())
+weak = int(top_author["weak"].sum())  # none of them "rests", as one does
 display(Markdown(
     f"{n_of(len(top_author), 'author')} of {pieces['author'].nunique()} have at least one significant key term; "
-    f"{weak or 'none'} of these {'rest' if weak > 1 else 'rests'} on weak evidence (see the last column)."
+    f"{weak or 'none'} of these {verb(weak or 1, 'rests', 'rest')} on weak evidence (see the last column)."
     + (f" No term is significantly key for {', '.join(without)}." if without else "")
 ))
 
